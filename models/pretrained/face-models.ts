@@ -1,0 +1,113 @@
+/**
+ * The pretrained face networks the pipeline runs, taken from the npm package `@vladmandic/human`
+ * (MIT) and converted to ONNX on first use. Generated files live in the cache, never in git.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { readTfjsGraph } from '../convert/tfjs-graph.js';
+import { CONVERTER_VERSION, convertTfjsGraph, type OutputSpec } from '../convert/tfjs-to-onnx.js';
+import { cacheRoot, writeFileAtomic } from '../storage.js';
+
+export type FaceModelId = 'blazeface' | 'facemesh' | 'emotion' | 'faceres';
+
+export interface FaceModelSpec {
+  id: FaceModelId;
+  description: string;
+  /** Input size of the square NHWC input. */
+  inputSize: number;
+  outputs: OutputSpec[];
+}
+
+const BF = 'StatefulPartitionedCall/functional_1/';
+const EM = 'StatefulPartitionedCall/model_1/';
+
+export const FACE_MODELS: Record<FaceModelId, FaceModelSpec> = {
+  blazeface: {
+    id: 'blazeface',
+    description: 'BlazeFace (MediaPipe, "back" 256×256 variant): face boxes and 6 keypoints; input RGB in [-1, 1]',
+    inputSize: 256,
+    outputs: [
+      { name: 'scores_16', tensor: `${BF}tf_op_layer_classificators_1/classificators_1` },
+      { name: 'regressors_16', tensor: `${BF}tf_op_layer_regressors_1/regressors_1` },
+      { name: 'scores_32', tensor: `${BF}tf_op_layer_classificators_2/classificators_2` },
+      { name: 'regressors_32', tensor: `${BF}tf_op_layer_regressors_2/regressors_2` },
+    ],
+  },
+  facemesh: {
+    id: 'facemesh',
+    description: 'FaceMesh (MediaPipe): 468 3-D landmarks and a face-presence score; input RGB in [0, 1]',
+    inputSize: 192,
+    outputs: [
+      { name: 'mesh', tensor: 'Identity_2' },
+      { name: 'face_flag', tensor: 'Identity_1' },
+    ],
+  },
+  emotion: {
+    id: 'emotion',
+    description: 'Expression CNN (oarriaga mini-Xception, FER2013): 7 classes; input grayscale in [-1, 1]',
+    inputSize: 64,
+    outputs: [
+      { name: 'probs', tensor: 'Identity' },
+      { name: 'logits', tensor: `${EM}global_average_pooling2d_1/Mean` },
+      { name: 'embedding', tensor: `${EM}add_2/add`, reduce: 'mean-hw' },
+    ],
+  },
+  faceres: {
+    id: 'faceres',
+    description: 'HSE FaceRes descriptor (MobileNet): 1024-d face embedding; input RGB in [0, 255]',
+    inputSize: 224,
+    outputs: [{ name: 'descriptor', tensor: 'global_pooling/Mean' }],
+  },
+};
+
+/** Class order of the `emotion` network's output (oarriaga / FER2013 order). */
+export const EMOTION_CLASSES = ['angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral'] as const;
+
+export function humanModelsDir(): string {
+  // The package's "exports" hide package.json, so walk up from its entry point to the package root.
+  let dir = path.dirname(createRequire(import.meta.url).resolve('@vladmandic/human'));
+  while (!existsSync(path.join(dir, 'models', 'blazeface.json'))) {
+    const parent = path.dirname(dir);
+    if (parent === dir) throw new Error('cannot find the models folder of @vladmandic/human; reinstall with `npm ci`');
+    dir = parent;
+  }
+  return path.join(dir, 'models');
+}
+
+export function tfjsModelJson(id: FaceModelId, dir = humanModelsDir()): string {
+  return path.join(dir, `${id}.json`);
+}
+
+/**
+ * Path of the ONNX file for a face model, converting it first if the cache lacks it. The file name
+ * carries a hash of the source weights, the converter version and the output spec, so an updated
+ * package or converter never reuses a stale conversion.
+ */
+export function ensureFaceModel(id: FaceModelId, options: { sourceDir?: string; cacheDir?: string; force?: boolean } = {}): string {
+  const spec = FACE_MODELS[id];
+  const jsonPath = tfjsModelJson(id, options.sourceDir);
+  if (!existsSync(jsonPath)) {
+    throw new Error(`face model "${id}" is missing (${jsonPath}); reinstall the project's dependencies with \`npm ci\``);
+  }
+  let graph;
+  try {
+    graph = readTfjsGraph(jsonPath);
+  } catch (err) {
+    throw new Error(`face model "${id}" cannot be read: ${(err as Error).message}; reinstall the project's dependencies with \`npm ci\``);
+  }
+  const hash = createHash('sha256');
+  for (const file of graph.sourceFiles) hash.update(readFileSync(file));
+  hash.update(JSON.stringify({ v: CONVERTER_VERSION, outputs: spec.outputs }));
+  const file = path.join(options.cacheDir ?? path.join(cacheRoot(), 'models'), `${id}-${hash.digest('hex').slice(0, 16)}.onnx`);
+  if (!options.force && existsSync(file)) return file;
+  const bytes = convertTfjsGraph(graph, {
+    graphName: id,
+    outputs: spec.outputs,
+    docString: `${spec.description}. Converted from @vladmandic/human (MIT) by affect-studio.`,
+    metadata: { source: `@vladmandic/human/models/${id}.json`, converter_version: String(CONVERTER_VERSION) },
+  });
+  writeFileAtomic(file, bytes);
+  return file;
+}
