@@ -8,7 +8,7 @@ import { ffmpegFixture, freshDir, haveSharedVideos, SKIP_SHARED, sharedVideo, te
 
 async function decodeAll(file: string, options: Partial<ConstructorParameters<typeof VideoDecoder>[1]> = {}) {
   const info = await probeVideo(file, tools.ffprobe);
-  const decoder = new VideoDecoder(info, { ffmpeg: tools.ffmpeg, ...options });
+  const decoder = new VideoDecoder(info, { ffmpeg: tools.ffmpeg, ffprobe: tools.ffprobe, ...options });
   const frames: Omit<Frame, 'rgb'>[] = [];
   let first: Frame | undefined;
   for await (const f of decoder) {
@@ -72,6 +72,13 @@ describe('probe and decode', () => {
     expect(red(24, 56)).toBe(false);
   });
 
+  it.skipIf(!haveSharedVideos)('does not call a file truncated when its edit list hides frames', async () => {
+    const { info, stats } = await decodeAll(sharedVideo('no_face.mp4'));
+    expect(info.frameCount).toBe(98); // 3 of them discarded by the edit list
+    expect(stats.decodedFrames).toBe(95);
+    expect(stats.warnings).toEqual([]);
+  });
+
   it('stops early and cleanly when the consumer stops', async () => {
     const info = await probeVideo(testPatternVideo(30, 25), tools.ffprobe);
     const decoder = new VideoDecoder(info, { ffmpeg: tools.ffmpeg });
@@ -81,10 +88,11 @@ describe('probe and decode', () => {
   });
 
   it.skipIf(!haveSharedVideos)('decodes the shared HEVC variable-rate clip', async () => {
-    const { info, frames } = await decodeAll(sharedVideo('noface_face.mov'));
+    const { info, frames, stats } = await decodeAll(sharedVideo('noface_face.mov'));
     expect(info.codec).toBe('hevc');
     expect(info.variableFrameRate).toBe(true);
     expect(frames).toHaveLength(169);
+    expect(stats.warnings).toEqual([]);
     for (let i = 1; i < frames.length; i++) expect(frames[i].time).toBeGreaterThan(frames[i - 1].time);
     expect(frames[1].time).toBeCloseTo(168 / 12288, 6); // the second frame comes 13.7 ms after the first
   });

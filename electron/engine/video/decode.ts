@@ -10,10 +10,12 @@
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { UserError } from '../errors.js';
-import type { VideoInfo } from './probe.js';
+import { countShownPackets, type VideoInfo } from './probe.js';
 
 export interface DecodeOptions {
   ffmpeg: string;
+  /** Used to tell a truncated file from one whose edit list hides frames. */
+  ffprobe?: string;
   /** Keep frames whose 1-based number k has (k − 1) divisible by stride. Default 1 (every frame). */
   stride?: number;
   /** Keep frames with start ≤ time < end (seconds). */
@@ -150,7 +152,8 @@ export class VideoDecoder implements AsyncIterable<Frame> {
           timeBase = [Number(tb[1]), Number(tb[2])];
           continue;
         }
-        if (line.includes('showinfo') || !line.trim()) continue;
+        // the raw muxer's complaint about repeated timestamps is harmless: frames pass through as decoded
+        if (line.includes('showinfo') || !line.trim() || line.includes('non monotonically increasing dts')) continue;
         if (/error|invalid|corrupt|partial|truncat|missing/i.test(line)) {
           errorLines.push(line.trim());
           if (errorLines.length > 20) errorLines.shift();
@@ -215,14 +218,14 @@ export class VideoDecoder implements AsyncIterable<Frame> {
         });
       }
       if (options.signal?.aborted) throw new DOMException('decoding cancelled', 'AbortError');
-      if (!pastEnd) this.checkEnd(exited, errorLines, reports.length, pixels.length);
+      if (!pastEnd) await this.checkEnd(exited, errorLines, reports.length, pixels.length);
     } finally {
       options.signal?.removeEventListener('abort', onAbort);
       if (!exited) proc.kill('SIGKILL');
     }
   }
 
-  private checkEnd(exited: { code: number | null } | undefined, errorLines: string[], unmatchedReports: number, unmatchedFrames: number): void {
+  private async checkEnd(exited: { code: number | null } | undefined, errorLines: string[], unmatchedReports: number, unmatchedFrames: number): Promise<void> {
     const { info } = this;
     const detail = errorLines.slice(-3).join('; ');
     if (exited?.code !== 0) {
@@ -235,7 +238,13 @@ export class VideoDecoder implements AsyncIterable<Frame> {
     if (unmatchedReports || unmatchedFrames) {
       throw new Error(`internal: ${unmatchedReports} frame reports and ${unmatchedFrames} frames left unpaired decoding ${info.path}`);
     }
-    if (info.frameCountExact && this.stats.decodedFrames < info.frameCount - 1) {
+    if (errorLines.some((l) => /partial file/.test(l))) {
+      this.stats.warnings.push(`the file is truncated (ffmpeg: "partial file"): decoded ${this.stats.decodedFrames} of the ${info.frameCount} frames the container lists`);
+      return;
+    }
+    // Containers count frames an edit list hides; only packets meant to be shown must all decode.
+    const short = info.frameCountExact && this.stats.decodedFrames < info.frameCount - 1;
+    if (short && (!this.options.ffprobe || this.stats.decodedFrames < (await countShownPackets(info.path, this.options.ffprobe)) - 1)) {
       this.stats.warnings.push(`decoded ${this.stats.decodedFrames} of the ${info.frameCount} frames the container lists: the file may be truncated${detail ? ` (${detail})` : ''}`);
     } else if (detail) {
       this.stats.warnings.push(`ffmpeg reported: ${detail}`);

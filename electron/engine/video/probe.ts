@@ -136,3 +136,12 @@ export async function probeVideo(file: string, ffprobe: string): Promise<VideoIn
     hasAudio: streams.some((s) => s.codec_type === 'audio'),
   };
 }
+
+/**
+ * Video packets that are meant to be shown: the container's frame count also includes packets an
+ * edit list discards (flag "D"), which decoders rightly drop. Reads packet headers only (no decoding).
+ */
+export async function countShownPackets(file: string, ffprobe: string): Promise<number> {
+  const { stdout } = await run(ffprobe, ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=flags', '-of', 'csv=p=0', file], { maxBuffer: 256 << 20 });
+  return stdout.split('\n').filter((l) => l.trim() && !l.includes('D')).length;
+}

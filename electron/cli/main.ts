@@ -1,0 +1,38 @@
+#!/usr/bin/env node
+/**
+ * affect-studio command line: the engine without the desktop app (lab servers, scripts, CI).
+ */
+import { Command, CommanderError } from 'commander';
+import { UserError } from '../engine/errors.js';
+import { featuresCommand } from './features-command.js';
+import { toolVersion } from '../engine/version.js';
+
+
+export function buildProgram(): Command {
+  return new Command('affect-studio')
+    .description('Facial affect analysis of video: faces, features, valence/arousal, expressions and action units.')
+    .version(toolVersion())
+    .showHelpAfterError('(run with --help for usage)')
+    .addCommand(featuresCommand());
+}
+
+async function main(): Promise<void> {
+  const program = buildProgram();
+  program.exitOverride();
+  try {
+    await program.parseAsync(process.argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      process.exitCode = err.exitCode === 0 ? 0 : 2;
+      return;
+    }
+    if (err instanceof UserError) {
+      process.stderr.write(`error: ${err.describe()}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    throw err;
+  }
+}
+
+await main();

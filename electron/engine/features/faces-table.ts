@@ -1,0 +1,90 @@
+/**
+ * `<video>.faces.csv`: one row per face per processed frame, and one row with empty face fields for
+ * a processed frame without a face, so every processed frame is accounted for. Rows of the
+ * matching `.features.npy` line up with these rows one to one.
+ */
+import { createReadStream, openSync, writeSync, closeSync } from 'node:fs';
+import { parse } from 'csv-parse';
+import { stringify } from 'csv-stringify/sync';
+import type { Point } from '../face/geometry.js';
+
+export const FACES_COLUMNS = [
+  'frame', 'timestamp', 'face_id', 'x', 'y', 'w', 'h', 'score',
+  'left_eye_x', 'left_eye_y', 'right_eye_x', 'right_eye_y', 'nose_x', 'nose_y',
+  'mouth_left_x', 'mouth_left_y', 'mouth_right_x', 'mouth_right_y', 'roll',
+] as const;
+
+export interface FaceRow {
+  frame: number;
+  timestamp: number;
+  /** Absent when the frame has no face. */
+  face?: {
+    faceId: number;
+    box: { x: number; y: number; w: number; h: number };
+    score: number;
+    keypoints: Point[];
+    /** Radians. */
+    roll: number;
+  };
+}
+
+const px = (v: number): string => v.toFixed(2);
+
+export function formatFaceRow(row: FaceRow): string[] {
+  const head = [String(row.frame), row.timestamp.toFixed(6)];
+  const f = row.face;
+  if (!f) return [...head, ...Array(FACES_COLUMNS.length - 2).fill('')];
+  return [
+    ...head, String(f.faceId), px(f.box.x), px(f.box.y), px(f.box.w), px(f.box.h), f.score.toFixed(4),
+    ...f.keypoints.flatMap(([x, y]) => [px(x), px(y)]),
+    ((f.roll * 180) / Math.PI).toFixed(2),
+  ];
+}
+
+export class FacesCsvWriter {
+  private readonly fd: number;
+  private buffer: string[] = [];
+  rows = 0;
+
+  constructor(readonly file: string) {
+    this.fd = openSync(file, 'w');
+    writeSync(this.fd, stringify([[...FACES_COLUMNS]]));
+  }
+
+  append(row: FaceRow): void {
+    this.buffer.push(stringify([formatFaceRow(row)]));
+    this.rows++;
+    if (this.buffer.length >= 256) this.flush();
+  }
+
+  private flush(): void {
+    if (this.buffer.length) writeSync(this.fd, this.buffer.join(''));
+    this.buffer = [];
+  }
+
+  close(): void {
+    this.flush();
+    closeSync(this.fd);
+  }
+}
+
+/** Streams the rows of a faces.csv back (the replay of a cached tracking run). */
+export async function* readFacesCsv(file: string): AsyncGenerator<FaceRow> {
+  const parser = createReadStream(file).pipe(parse({ columns: true }));
+  for await (const r of parser as AsyncIterable<Record<string, string>>) {
+    const row: FaceRow = { frame: Number(r.frame), timestamp: Number(r.timestamp) };
+    if (r.face_id !== '') {
+      row.face = {
+        faceId: Number(r.face_id),
+        box: { x: Number(r.x), y: Number(r.y), w: Number(r.w), h: Number(r.h) },
+        score: Number(r.score),
+        keypoints: [
+          [Number(r.left_eye_x), Number(r.left_eye_y)], [Number(r.right_eye_x), Number(r.right_eye_y)], [Number(r.nose_x), Number(r.nose_y)],
+          [Number(r.mouth_left_x), Number(r.mouth_left_y)], [Number(r.mouth_right_x), Number(r.mouth_right_y)],
+        ],
+        roll: (Number(r.roll) * Math.PI) / 180,
+      };
+    }
+    yield row;
+  }
+}

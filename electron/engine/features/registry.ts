@@ -1,0 +1,83 @@
+/**
+ * The extractor registry: built-in extractors by name, user extractors by manifest path.
+ */
+import { EMOTION_CLASSES, ensureFaceModel } from '../../../models/pretrained/face-models.js';
+import { UserError } from '../errors.js';
+import type { SessionFactory } from '../onnx/sessions.js';
+import type { FeatureExtractor } from './extractor.js';
+import { ImageModelExtractor } from './image-model.js';
+import { LandmarkGeometryExtractor } from './landmark-geometry.js';
+import { loadManifestExtractor } from './manifest.js';
+
+interface BuiltinExtractor {
+  description: string;
+  create(sessions: SessionFactory): Promise<FeatureExtractor>;
+}
+
+/**
+ * Crop framing of the expression network, relative to the landmark extent: FER2013 faces fill their
+ * images, so a tight crop (measured on the acted-expressions clip, see docs/faces.md).
+ */
+const EXPRESSION_CROP_SCALE = 1.1;
+/** The descriptor network saw loose crops (as @vladmandic/human feeds it). */
+const DESCRIPTOR_CROP_SCALE = 1.4;
+
+export const BUILTIN_EXTRACTORS: Record<string, BuiltinExtractor> = {
+  expression: {
+    description: 'expression CNN (mini-Xception, FER2013, 7 classes): 256-d penultimate embedding + 7 class logits',
+    async create(sessions) {
+      return ImageModelExtractor.create({
+        id: 'expression',
+        version: '1',
+        description: this.description,
+        session: await sessions.create(ensureFaceModel('emotion'), 'expression'),
+        inputName: 'input',
+        input: { width: 64, height: 64, channels: 'gray', layout: 'nhwc', pixelScale: 1 / 255, mean: [0.5], std: [0.5], maxSupersample: 3 },
+        crop: { alignment: 'box', scale: EXPRESSION_CROP_SCALE },
+        outputs: [
+          { name: 'embedding', prefix: 'emb' },
+          { name: 'logits', prefix: 'logit_', labels: EMOTION_CLASSES },
+        ],
+        source: 'built-in expression model',
+      });
+    },
+  },
+  faceres: {
+    description: 'face descriptor (HSE FaceRes, MobileNet): 1024-d embedding of identity and appearance',
+    async create(sessions) {
+      return ImageModelExtractor.create({
+        id: 'faceres',
+        version: '1',
+        description: this.description,
+        session: await sessions.create(ensureFaceModel('faceres'), 'faceres'),
+        inputName: 'input',
+        input: { width: 224, height: 224, channels: 'rgb', layout: 'nhwc', pixelScale: 1, mean: [0], std: [1], maxSupersample: 2 },
+        crop: { alignment: 'box', scale: DESCRIPTOR_CROP_SCALE },
+        outputs: [{ name: 'descriptor', prefix: 'd' }],
+        source: 'built-in faceres model',
+      });
+    },
+  },
+  landmarks: {
+    description: 'normalised FaceMesh geometry: 468 × (x, y, z) in an eye-centred, roll-free frame, unit = inter-ocular distance',
+    async create() {
+      return new LandmarkGeometryExtractor();
+    },
+  },
+};
+
+export const DEFAULT_EXTRACTORS = ['expression', 'faceres', 'landmarks'];
+
+/** Creates extractors from names (built-in) or paths to manifests (`*.json`), in the given order. */
+export async function createExtractors(specs: string[], sessions: SessionFactory): Promise<FeatureExtractor[]> {
+  const out: FeatureExtractor[] = [];
+  for (const spec of specs) {
+    let extractor: FeatureExtractor;
+    if (BUILTIN_EXTRACTORS[spec]) extractor = await BUILTIN_EXTRACTORS[spec].create(sessions);
+    else if (spec.endsWith('.json')) extractor = await loadManifestExtractor(spec, sessions);
+    else throw new UserError(`unknown extractor "${spec}"`, `use one of ${Object.keys(BUILTIN_EXTRACTORS).join(', ')}, or the path of an extractor manifest (.json)`);
+    if (out.some((e) => e.id === extractor.id)) throw new UserError(`extractor id "${extractor.id}" is used twice`, 'give each extractor a distinct id');
+    out.push(extractor);
+  }
+  return out;
+}

@@ -1,0 +1,161 @@
+/**
+ * The one place that creates ONNX Runtime sessions and decides where they run.
+ *
+ * `auto` tries the GPU providers that make sense on this platform and falls back to the CPU. A
+ * provider that cannot start says so by throwing (WebGPU with no adapter, CUDA without its
+ * libraries); that is caught, remembered, and the next candidate is tried. Every session records
+ * the provider it actually runs on, so runs can report it.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import ort from 'onnxruntime-node';
+import { UserError } from '../errors.js';
+
+export const EXECUTION_PROVIDERS = ['auto', 'cpu', 'webgpu', 'cuda', 'dml', 'coreml'] as const;
+export type ExecutionProviderChoice = (typeof EXECUTION_PROVIDERS)[number];
+export type ExecutionProvider = Exclude<ExecutionProviderChoice, 'auto'>;
+
+/** GPU-first order per platform; CPU always last. */
+export function autoProviderOrder(platform: NodeJS.Platform = process.platform): ExecutionProvider[] {
+  if (platform === 'win32') return ['cuda', 'dml', 'webgpu', 'cpu'];
+  if (platform === 'darwin') return ['coreml', 'webgpu', 'cpu'];
+  return ['cuda', 'webgpu', 'cpu'];
+}
+
+/**
+ * onnxruntime-node ships CUDA support as a separate download (skipped by this project's .npmrc,
+ * since offline machines cannot fetch it); trying it without the library only prints noise.
+ */
+function cudaInstalled(): boolean {
+  try {
+    const root = path.dirname(path.dirname(createRequire(import.meta.url).resolve('onnxruntime-node')));
+    const lib = process.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so';
+    return existsSync(path.join(root, 'bin', 'napi-v6', process.platform, process.arch, lib));
+  } catch {
+    return false;
+  }
+}
+
+/** Dawn (WebGPU) on Linux needs a Vulkan loader; without one it can only fail, noisily. */
+function vulkanLoaderPresent(): boolean {
+  if (process.platform !== 'linux') return true;
+  const dirs = ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib', '/lib/x86_64-linux-gnu', '/lib64'];
+  return dirs.some((d) => existsSync(path.join(d, 'libvulkan.so.1')));
+}
+
+export interface ProviderAttempt {
+  provider: ExecutionProvider;
+  ok: boolean;
+  error?: string;
+}
+
+export interface TensorOut {
+  data: Float32Array;
+  dims: number[];
+}
+
+export class ModelSession {
+  constructor(
+    readonly label: string,
+    readonly provider: ExecutionProvider,
+    private readonly session: ort.InferenceSession,
+  ) {}
+
+  get inputNames(): readonly string[] {
+    return this.session.inputNames;
+  }
+
+  get outputNames(): readonly string[] {
+    return this.session.outputNames;
+  }
+
+  async run(feeds: Record<string, { data: Float32Array; dims: number[] }>, outputs?: string[]): Promise<Record<string, TensorOut>> {
+    const tensors: Record<string, ort.Tensor> = {};
+    for (const [name, t] of Object.entries(feeds)) tensors[name] = new ort.Tensor('float32', t.data, t.dims);
+    const result = outputs ? await this.session.run(tensors, outputs) : await this.session.run(tensors);
+    const out: Record<string, TensorOut> = {};
+    for (const [name, t] of Object.entries(result)) out[name] = { data: t.data as Float32Array, dims: [...t.dims] };
+    return out;
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+export interface SessionFactoryOptions {
+  provider?: ExecutionProviderChoice;
+  /** Threads ONNX Runtime may use inside one operator (CPU). Default: all cores. */
+  threads?: number;
+}
+
+export class SessionFactory {
+  readonly requested: ExecutionProviderChoice;
+  /** Every provider tried, in order, with why it failed. */
+  readonly attempts: ProviderAttempt[] = [];
+  private readonly candidates: ExecutionProvider[];
+  private readonly threads: number;
+
+  constructor(options: SessionFactoryOptions = {}) {
+    this.requested = options.provider ?? 'auto';
+    if (!EXECUTION_PROVIDERS.includes(this.requested)) {
+      throw new UserError(`unknown execution provider "${this.requested}"`, `choose one of ${EXECUTION_PROVIDERS.join(', ')}`);
+    }
+    if (this.requested === 'auto') {
+      this.candidates = [];
+      for (const p of autoProviderOrder()) {
+        const missing = p === 'cuda' && !cudaInstalled() ? 'CUDA provider library not installed' : p === 'webgpu' && !vulkanLoaderPresent() ? 'no Vulkan loader (libvulkan.so.1)' : undefined;
+        if (missing) this.attempts.push({ provider: p, ok: false, error: `skipped: ${missing}` });
+        else this.candidates.push(p);
+      }
+    } else this.candidates = [this.requested];
+    this.threads = options.threads ?? Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
+  }
+
+  /** The provider sessions run on so far (the first that worked), or undefined before any session. */
+  get provider(): ExecutionProvider | undefined {
+    return this.attempts.find((a) => a.ok)?.provider;
+  }
+
+  async create(model: string | Uint8Array, label: string): Promise<ModelSession> {
+    let bytes: Uint8Array;
+    if (typeof model === 'string') {
+      if (!existsSync(model)) throw new UserError(`model file ${model} is missing`, 'reinstall the model or fix the path', model);
+      bytes = readFileSync(model);
+    } else bytes = model;
+    // Once a provider has worked, start there: all models of a run share it unless one cannot.
+    const working = this.provider;
+    const order = working ? [working, ...this.candidates.filter((p) => p !== working)] : this.candidates;
+    const errors: string[] = [];
+    for (const provider of order) {
+      try {
+        const session = await ort.InferenceSession.create(bytes, {
+          executionProviders: [provider],
+          intraOpNumThreads: this.threads,
+          interOpNumThreads: 1,
+          graphOptimizationLevel: 'all',
+          logSeverityLevel: 3,
+          // Idle ORT threads spin by default, stealing the CPU that cropping and decoding need
+          // between model runs on a two-core laptop.
+          extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
+        });
+        if (!this.attempts.some((a) => a.provider === provider && a.ok)) this.attempts.push({ provider, ok: true });
+        return new ModelSession(label, provider, session);
+      } catch (err) {
+        const message = (err as Error).message.split('\n')[0];
+        errors.push(`${provider}: ${message}`);
+        if (!this.attempts.some((a) => a.provider === provider)) this.attempts.push({ provider, ok: false, error: message });
+        if (isCorruptModel(message)) break; // no provider can run a file that does not parse
+      }
+    }
+    const where = typeof model === 'string' ? model : label;
+    throw new UserError(`cannot load model ${label} (${errors.join('; ')})`,
+      this.requested === 'auto' || this.requested === 'cpu' ? 'the model file may be corrupt: delete it so it is rebuilt, or reinstall it' : 'try --ep auto or --ep cpu', where);
+  }
+}
+
+function isCorruptModel(message: string): boolean {
+  return /protobuf parsing failed|invalid model|Load model from .* failed|ModelProto does not have a graph/i.test(message);
+}
