@@ -18,7 +18,8 @@ export function buildProgram(): Command {
 
 async function main(): Promise<void> {
   const program = buildProgram();
-  program.exitOverride();
+  // usage errors exit with 2 (like a run that could not start), not commander's 1
+  for (const cmd of [program, ...program.commands]) cmd.exitOverride();
   try {
     await program.parseAsync(process.argv);
   } catch (err) {

@@ -10,6 +10,16 @@ import { readTfjsGraph } from '../convert/tfjs-graph.js';
 import { CONVERTER_VERSION, convertTfjsGraph, type OutputSpec } from '../convert/tfjs-to-onnx.js';
 import { cacheRoot, writeFileAtomic } from '../storage.js';
 
+/** The model files in the npm package are missing or damaged: something the user can fix. */
+export class ModelSourceError extends Error {
+  constructor(message: string, readonly hint: string, readonly file: string) {
+    super(message);
+    this.name = 'ModelSourceError';
+  }
+}
+
+const REINSTALL = "reinstall the project's dependencies with `npm ci`";
+
 export type FaceModelId = 'blazeface' | 'facemesh' | 'emotion' | 'faceres';
 
 export interface FaceModelSpec {
@@ -66,11 +76,12 @@ export const FACE_MODELS: Record<FaceModelId, FaceModelSpec> = {
 export const EMOTION_CLASSES = ['angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral'] as const;
 
 export function humanModelsDir(): string {
+  if (process.env.AFFECT_STUDIO_FACE_MODELS) return path.resolve(process.env.AFFECT_STUDIO_FACE_MODELS);
   // The package's "exports" hide package.json, so walk up from its entry point to the package root.
   let dir = path.dirname(createRequire(import.meta.url).resolve('@vladmandic/human'));
   while (!existsSync(path.join(dir, 'models', 'blazeface.json'))) {
     const parent = path.dirname(dir);
-    if (parent === dir) throw new Error('cannot find the models folder of @vladmandic/human; reinstall with `npm ci`');
+    if (parent === dir) throw new ModelSourceError('cannot find the models folder of @vladmandic/human', REINSTALL, dir);
     dir = parent;
   }
   return path.join(dir, 'models');
@@ -89,13 +100,13 @@ export function ensureFaceModel(id: FaceModelId, options: { sourceDir?: string; 
   const spec = FACE_MODELS[id];
   const jsonPath = tfjsModelJson(id, options.sourceDir);
   if (!existsSync(jsonPath)) {
-    throw new Error(`face model "${id}" is missing (${jsonPath}); reinstall the project's dependencies with \`npm ci\``);
+    throw new ModelSourceError(`face model "${id}" is missing (${jsonPath})`, REINSTALL, jsonPath);
   }
   let graph;
   try {
     graph = readTfjsGraph(jsonPath);
   } catch (err) {
-    throw new Error(`face model "${id}" cannot be read: ${(err as Error).message}; reinstall the project's dependencies with \`npm ci\``);
+    throw new ModelSourceError(`face model "${id}" cannot be read: ${(err as Error).message}`, REINSTALL, jsonPath);
   }
   const hash = createHash('sha256');
   for (const file of graph.sourceFiles) hash.update(readFileSync(file));

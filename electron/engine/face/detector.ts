@@ -3,7 +3,7 @@
  * boxes and six keypoints, keep boxes above the score threshold, and merge overlapping boxes with
  * weighted non-maximum suppression (as MediaPipe does: steadier boxes than plain NMS).
  */
-import { ensureFaceModel } from '../../../models/pretrained/face-models.js';
+import { openFaceModel } from '../onnx/face-models.js';
 import type { ModelSession, SessionFactory } from '../onnx/sessions.js';
 import type { Frame } from '../video/decode.js';
 import { applyAffine, boxIou, type Affine, type Point } from './geometry.js';
@@ -63,7 +63,7 @@ export class FaceDetector {
   ) {}
 
   static async create(factory: SessionFactory, options: DetectorOptions = {}): Promise<FaceDetector> {
-    const session = await factory.create(ensureFaceModel('blazeface'), 'blazeface');
+    const session = await openFaceModel(factory, 'blazeface');
     return new FaceDetector(session, options.minScore ?? DEFAULT_MIN_DETECTION_SCORE, options.iouThreshold ?? 0.3);
   }
 

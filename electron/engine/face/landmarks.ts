@@ -4,7 +4,7 @@
  * Also derives the region of interest for the next frame from the landmarks (tracking without
  * re-detection) and the five keypoints used for alignment.
  */
-import { ensureFaceModel } from '../../../models/pretrained/face-models.js';
+import { openFaceModel } from '../onnx/face-models.js';
 import type { ModelSession, SessionFactory } from '../onnx/sessions.js';
 import type { Frame } from '../video/decode.js';
 import { applyAffine, lineAngle, roiToFrame, type Point, type Roi } from './geometry.js';
@@ -40,7 +40,7 @@ export class FaceMesh {
   private constructor(private readonly session: ModelSession) {}
 
   static async create(factory: SessionFactory): Promise<FaceMesh> {
-    return new FaceMesh(await factory.create(ensureFaceModel('facemesh'), 'facemesh'));
+    return new FaceMesh(await openFaceModel(factory, 'facemesh'));
   }
 
   async run(frame: Pick<Frame, 'rgb' | 'width' | 'height'>, rois: Roi[]): Promise<MeshResult[]> {

@@ -1,7 +1,8 @@
 /**
  * The extractor registry: built-in extractors by name, user extractors by manifest path.
  */
-import { EMOTION_CLASSES, ensureFaceModel } from '../../../models/pretrained/face-models.js';
+import { EMOTION_CLASSES } from '../../../models/pretrained/face-models.js';
+import { openFaceModel } from '../onnx/face-models.js';
 import { UserError } from '../errors.js';
 import type { SessionFactory } from '../onnx/sessions.js';
 import type { FeatureExtractor } from './extractor.js';
@@ -30,7 +31,7 @@ export const BUILTIN_EXTRACTORS: Record<string, BuiltinExtractor> = {
         id: 'expression',
         version: '1',
         description: this.description,
-        session: await sessions.create(ensureFaceModel('emotion'), 'expression'),
+        session: await openFaceModel(sessions, 'emotion', 'expression'),
         inputName: 'input',
         input: { width: 64, height: 64, channels: 'gray', layout: 'nhwc', pixelScale: 1 / 255, mean: [0.5], std: [0.5], maxSupersample: 3 },
         crop: { alignment: 'box', scale: EXPRESSION_CROP_SCALE },
@@ -49,7 +50,7 @@ export const BUILTIN_EXTRACTORS: Record<string, BuiltinExtractor> = {
         id: 'faceres',
         version: '1',
         description: this.description,
-        session: await sessions.create(ensureFaceModel('faceres'), 'faceres'),
+        session: await openFaceModel(sessions, 'faceres'),
         inputName: 'input',
         input: { width: 224, height: 224, channels: 'rgb', layout: 'nhwc', pixelScale: 1, mean: [0], std: [1], maxSupersample: 2 },
         crop: { alignment: 'box', scale: DESCRIPTOR_CROP_SCALE },

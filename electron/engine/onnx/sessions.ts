@@ -89,6 +89,8 @@ export interface SessionFactoryOptions {
   provider?: ExecutionProviderChoice;
   /** Threads ONNX Runtime may use inside one operator (CPU). Default: all cores. */
   threads?: number;
+  /** Candidates `auto` tries, in order, instead of the platform's (for tests and unusual machines). */
+  autoOrder?: ExecutionProvider[];
 }
 
 export class SessionFactory {
@@ -105,8 +107,10 @@ export class SessionFactory {
     }
     if (this.requested === 'auto') {
       this.candidates = [];
-      for (const p of autoProviderOrder()) {
-        const missing = p === 'cuda' && !cudaInstalled() ? 'CUDA provider library not installed' : p === 'webgpu' && !vulkanLoaderPresent() ? 'no Vulkan loader (libvulkan.so.1)' : undefined;
+      for (const p of options.autoOrder ?? autoProviderOrder()) {
+        const missing = options.autoOrder ? undefined
+          : p === 'cuda' && !cudaInstalled() ? 'CUDA provider library not installed'
+          : p === 'webgpu' && !vulkanLoaderPresent() ? 'no Vulkan loader (libvulkan.so.1)' : undefined;
         if (missing) this.attempts.push({ provider: p, ok: false, error: `skipped: ${missing}` });
         else this.candidates.push(p);
       }
