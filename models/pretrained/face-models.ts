@@ -102,17 +102,25 @@ export function ensureFaceModel(id: FaceModelId, options: { sourceDir?: string; 
   if (!existsSync(jsonPath)) {
     throw new ModelSourceError(`face model "${id}" is missing (${jsonPath})`, REINSTALL, jsonPath);
   }
+  // The cache key hashes the raw source files: no need to decode weights when the ONNX file exists.
+  const hash = createHash('sha256');
+  try {
+    const json = readFileSync(jsonPath);
+    hash.update(json);
+    const manifest = JSON.parse(json.toString('utf8')) as { weightsManifest?: { paths: string[] }[] };
+    for (const group of manifest.weightsManifest ?? []) for (const p of group.paths) hash.update(readFileSync(path.join(path.dirname(jsonPath), p)));
+  } catch (err) {
+    throw new ModelSourceError(`face model "${id}" cannot be read: ${(err as Error).message}`, REINSTALL, jsonPath);
+  }
+  hash.update(JSON.stringify({ v: CONVERTER_VERSION, outputs: spec.outputs }));
+  const file = path.join(options.cacheDir ?? path.join(cacheRoot(), 'models'), `${id}-${hash.digest('hex').slice(0, 16)}.onnx`);
+  if (!options.force && existsSync(file)) return file;
   let graph;
   try {
     graph = readTfjsGraph(jsonPath);
   } catch (err) {
     throw new ModelSourceError(`face model "${id}" cannot be read: ${(err as Error).message}`, REINSTALL, jsonPath);
   }
-  const hash = createHash('sha256');
-  for (const file of graph.sourceFiles) hash.update(readFileSync(file));
-  hash.update(JSON.stringify({ v: CONVERTER_VERSION, outputs: spec.outputs }));
-  const file = path.join(options.cacheDir ?? path.join(cacheRoot(), 'models'), `${id}-${hash.digest('hex').slice(0, 16)}.onnx`);
-  if (!options.force && existsSync(file)) return file;
   const bytes = convertTfjsGraph(graph, {
     graphName: id,
     outputs: spec.outputs,

@@ -120,3 +120,39 @@ describe.skipIf(!haveSharedVideos)('the shared clips through the CLI', () => {
     expect(r.stderr).toMatch(/✓ .*noface_face\.mov: 169 frames, \d+ face rows, face ids \[0\]/);
   });
 });
+
+describe('a batch killed mid-way', () => {
+  it('leaves only complete outputs, and the rerun resumes from the cache', async () => {
+    const { spawn } = await import('node:child_process');
+    const { CLI } = await import('../helpers/cli.js');
+    const { readNpyHeader } = await import('../../electron/engine/features/npy.js');
+    const { ffmpegFixture: make } = await import('../helpers/fixtures.js');
+    const first = testPatternVideo(20, 25);
+    const long = make('long-pattern.mp4', ['-f', 'lavfi', '-i', 'testsrc=size=640x360:rate=30', '-frames:v', '1200', '-pix_fmt', 'yuv420p', '-c:v', 'libx264', '-preset', 'ultrafast']);
+    const out = freshDir('killed');
+    const env = { ...process.env, AFFECT_STUDIO_CACHE: freshDir('cache') };
+    const child = spawn(process.execPath, [CLI, 'features', first, long, '--out', out, '-x', 'expression'], { env });
+    let err = '';
+    await new Promise<void>((resolve) => {
+      child.stderr.on('data', (d: Buffer) => {
+        err += d.toString();
+        // killed while the second video is half done
+        if (/long-pattern\.mp4: \d+\/\d+ frames/.test(err) || /\[2\/2\].*starting/.test(err)) {
+          setTimeout(() => child.kill('SIGKILL'), 300);
+        }
+      });
+      child.on('close', () => resolve());
+    });
+    expect(err).toMatch(/✓ \[1\/2\]/);
+    expect(err).not.toMatch(/✓ \[2\/2\]/);
+    const left = readdirSync(out).sort();
+    expect(left).toEqual(['testsrc-20-25-160x120.faces.csv', 'testsrc-20-25-160x120.features.json', 'testsrc-20-25-160x120.features.npy']);
+    expect(readNpyHeader(path.join(out, left[2])).rows).toBe(20);
+
+    const rerun = await runCli(['features', first, long, '--out', out, '-x', 'expression'], { AFFECT_STUDIO_CACHE: env.AFFECT_STUDIO_CACHE as string });
+    expect(rerun.code).toBe(0);
+    expect(rerun.stderr).toMatch(/✓ \[1\/2\].*\(from cache\)/);
+    expect(rerun.stderr).toMatch(/✓ \[2\/2\] long-pattern\.mp4: 1200 frames/);
+    expect(readdirSync(out).filter((n) => n.includes('tmp') || n.startsWith('.'))).toEqual([]);
+  });
+});

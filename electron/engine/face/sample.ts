@@ -59,30 +59,36 @@ export function sampleAffine(
   const maxX = srcW - 1;
   const maxY = srcH - 1;
   const step = 1 / k;
+  const rowBytes = srcW * 3;
   const first = 0.5 / k;
+  const gray3 = gray;
   for (let y = 0; y < H; y++) {
     for (let x = 0; x < W; x++) {
       let r = 0, g = 0, bl = 0;
       for (let sy = 0; sy < k; sy++) {
         const py = y + first + sy * step;
-        for (let sx = 0; sx < k; sx++) {
-          const px = x + first + sx * step;
-          // source position, shifted so integer coordinates are pixel centres
-          const u = a * px + b * py + c - 0.5;
-          const v = d * px + e * py + f - 0.5;
-          const x0 = Math.floor(u);
-          const y0 = Math.floor(v);
-          const wx = u - x0;
-          const wy = v - y0;
-          if (x0 >= 0 && y0 >= 0 && x0 < maxX && y0 < maxY) {
+        // source position of the row's first tap, shifted so integer coordinates are pixel centres;
+        // moving one tap right adds (a, d) × step
+        let u = a * (x + first) + b * py + c - 0.5;
+        let v = d * (x + first) + e * py + f - 0.5;
+        for (let sx = 0; sx < k; sx++, u += a * step, v += d * step) {
+          if (u >= 0 && v >= 0 && u < maxX && v < maxY) {
+            const x0 = u | 0;
+            const y0 = v | 0;
+            const wx = u - x0;
+            const wy = v - y0;
             const p00 = (y0 * srcW + x0) * 3;
-            const p10 = p00 + srcW * 3;
-            const w00 = (1 - wx) * (1 - wy), w01 = wx * (1 - wy), w10 = (1 - wx) * wy, w11 = wx * wy;
+            const p10 = p00 + rowBytes;
+            const w11 = wx * wy, w10 = wy - w11, w01 = wx - w11, w00 = 1 - wx - wy + w11;
             r += w00 * rgb[p00] + w01 * rgb[p00 + 3] + w10 * rgb[p10] + w11 * rgb[p10 + 3];
             g += w00 * rgb[p00 + 1] + w01 * rgb[p00 + 4] + w10 * rgb[p10 + 1] + w11 * rgb[p10 + 4];
             bl += w00 * rgb[p00 + 2] + w01 * rgb[p00 + 5] + w10 * rgb[p10 + 2] + w11 * rgb[p10 + 5];
-          } else if (x0 >= -1 && y0 >= -1 && x0 <= maxX && y0 <= maxY) {
+          } else if (u > -1 && v > -1 && u < srcW && v < srcH) {
             // at the border: taps outside the frame count as black
+            const x0 = Math.floor(u);
+            const y0 = Math.floor(v);
+            const wx = u - x0;
+            const wy = v - y0;
             for (let j = 0; j < 2; j++) {
               const yy = y0 + j;
               if (yy < 0 || yy > maxY) continue;
@@ -101,7 +107,7 @@ export function sampleAffine(
         }
       }
       const pix = y * W + x;
-      if (gray) {
+      if (gray3) {
         out[offset + pix] = (LUMA_R * r + LUMA_G * g + LUMA_B * bl) * s0 + b0;
       } else {
         const c0 = bgr ? bl : r;

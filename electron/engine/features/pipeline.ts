@@ -6,7 +6,7 @@
  * through; everything per frame is written out as it is produced, so memory does not grow with
  * the length of the video.
  */
-import { mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { ensureFaceModel } from '../../../models/pretrained/face-models.js';
 import { cacheRoot, writeFileAtomic } from '../../../models/storage.js';
@@ -133,6 +133,7 @@ export class FeaturePipeline {
     const info = await probeVideo(file, tools.ffprobe);
     const sha256 = await fileSha256(file, run.signal);
     const cacheBase = this.options.cacheDir === false ? undefined : (this.options.cacheDir ?? path.join(cacheRoot(), 'features'));
+    removeLeftovers(run.outDir, run.stem);
     const workDir = cacheBase ? undefined : path.join(run.outDir, `.${run.stem}.work-${process.pid}`);
     const entry = new CacheEntry(cacheBase ? path.join(cacheBase, sha256.slice(0, 16), this.trackingKey) : (workDir as string));
     const haveTracking = cacheBase !== undefined && entry.has('faces.csv') && entry.has('geometry.npy');
@@ -308,6 +309,14 @@ export class FeaturePipeline {
     };
     writeFileAtomic(meta, `${JSON.stringify(metaJson, null, 2)}\n`);
     return { file: info.path, outputs: { facesCsv, featuresNpy, meta }, video, sha256, frames: stats.frames, rows, faceRows: stats.faceRows, faceIds: stats.faceIds, warnings };
+  }
+}
+
+/** Temporary files a killed run left in the output folder for this video (never a finished output). */
+function removeLeftovers(outDir: string, stem: string): void {
+  if (!existsSync(outDir)) return;
+  for (const name of readdirSync(outDir)) {
+    if (name.startsWith(`.${stem}.work-`) || (name.startsWith(`${stem}.`) && name.endsWith('.tmp'))) rmSync(path.join(outDir, name), { recursive: true, force: true });
   }
 }
 

@@ -33,7 +33,7 @@ export const BUILTIN_EXTRACTORS: Record<string, BuiltinExtractor> = {
         description: this.description,
         session: await openFaceModel(sessions, 'emotion', 'expression'),
         inputName: 'input',
-        input: { width: 64, height: 64, channels: 'gray', layout: 'nhwc', pixelScale: 1 / 255, mean: [0.5], std: [0.5], maxSupersample: 3 },
+        input: { width: 64, height: 64, channels: 'gray', layout: 'nhwc', pixelScale: 1 / 255, mean: [0.5], std: [0.5], maxSupersample: 2 },
         crop: { alignment: 'box', scale: EXPRESSION_CROP_SCALE },
         outputs: [
           { name: 'embedding', prefix: 'emb' },
