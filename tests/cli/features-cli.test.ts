@@ -61,6 +61,17 @@ describe('affect-studio features (command line)', () => {
     expect(r2.stderr).toMatch(/unknown extractor "magic".*expression, faceres, landmarks/);
   });
 
+  it('--ffmpeg / --ffprobe point at other binaries; a wrong one is a clear error', async () => {
+    const r = await runCli(['features', testPatternVideo(8, 25), '--out', freshDir('o'), '--ffmpeg', '/opt/nowhere/ffmpeg']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/ffmpeg not found at \/opt\/nowhere\/ffmpeg \(--ffmpeg\)/);
+    const { tools } = await import('../helpers/fixtures.js');
+    const ok = await runCli(['features', testPatternVideo(8, 25), '--out', freshDir('o'), '-x', 'landmarks', '--ffmpeg', tools.ffmpeg, '--ffprobe', tools.ffprobe]);
+    expect(ok.code).toBe(0);
+    const env = await runCli(['features', testPatternVideo(8, 25), '--out', freshDir('o')], { AFFECT_STUDIO_FFPROBE: '/opt/nowhere/ffprobe' });
+    expect(env.stderr).toMatch(/ffprobe not found at \/opt\/nowhere\/ffprobe \(AFFECT_STUDIO_FFPROBE\)/);
+  });
+
   it('missing face models say how to get them back; corrupt ones too', async () => {
     const empty = freshDir('models-empty');
     const r = await runCli(['features', testPatternVideo(8, 25), '--out', freshDir('o')], { AFFECT_STUDIO_FACE_MODELS: empty, AFFECT_STUDIO_CACHE: freshDir('c') });

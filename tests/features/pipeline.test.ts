@@ -51,7 +51,7 @@ describe.skipIf(!haveSharedVideos)('features pipeline on real face videos', () =
     expect(last.indexOf(Math.max(...last))).toBe(happy - 256);
   });
 
-  it('the second run comes from the cache; an added extractor replays the cached tracking', async () => {
+  it('the second run comes from the cache; a subset of the cached extractors is assembled in the asked order', async () => {
     const out = freshDir('out');
     const first = await pipeline.run(sharedVideo('single_face.mp4'), { outDir: out, stem: 'a' });
     const again = await pipeline.run(sharedVideo('single_face.mp4'), { outDir: out, stem: 'b' });
