@@ -1,0 +1,21 @@
+/**
+ * The ABAW label schema: task names, class and AU order. Defined once; the CSV writers, the
+ * readers of annotation files, the model bundles and the metrics all use these.
+ */
+export const EXPRESSIONS = ['Neutral', 'Anger', 'Disgust', 'Fear', 'Happiness', 'Sadness', 'Surprise', 'Other'] as const;
+export const AUS = ['AU1', 'AU2', 'AU4', 'AU6', 'AU7', 'AU10', 'AU12', 'AU15', 'AU23', 'AU24', 'AU25', 'AU26'] as const;
+
+export type Expression = (typeof EXPRESSIONS)[number];
+export type ActionUnit = (typeof AUS)[number];
+
+export const TASKS = ['valence', 'arousal', 'expression', 'au'] as const;
+export type Task = (typeof TASKS)[number];
+
+/** Output width of each task's head. */
+export const TASK_DIMS: Record<Task, number> = { valence: 1, arousal: 1, expression: EXPRESSIONS.length, au: AUS.length };
+
+/** Markers of a missing label in ABAW files. */
+export const INVALID = { va: -5, expression: -1, au: -1 } as const;
+
+/** Identifies the label schema a bundle predicts; ensembles need equal schemas. */
+export const LABEL_SCHEMA_ID = `abaw:${EXPRESSIONS.join('|')}:${AUS.join('|')}`;
