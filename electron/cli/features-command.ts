@@ -6,28 +6,13 @@ import { Command } from 'commander';
 import { FeaturePipeline, type VideoFeaturesResult } from '../engine/features/pipeline.js';
 import { BUILTIN_EXTRACTORS, DEFAULT_EXTRACTORS } from '../engine/features/registry.js';
 import { collectVideos } from '../engine/jobs/inputs.js';
-import { resolveVideoTools } from '../engine/video/binaries.js';
 import { describeError } from '../engine/errors.js';
-import { addRuntimeOptions, ensureWritableDir, nonNegativeInt, positiveInt, probability, seconds } from './options.js';
+import { addFaceOptions, addRuntimeOptions, ensureWritableDir, facePipelineOptions, type FaceFlags } from './options.js';
 import { createProgress } from './progress.js';
 
-interface FeaturesFlags {
+interface FeaturesFlags extends FaceFlags {
   out: string;
   extractors: string;
-  stride: number;
-  start?: number;
-  end?: number;
-  maxSide: number;
-  detectEvery: number;
-  minFaceScore: number;
-  minDetectionScore: number;
-  maxFaces: number;
-  reid: boolean;
-  cache: string | boolean;
-  ep: string;
-  threads?: number;
-  ffmpeg?: string;
-  ffprobe?: string;
   json?: boolean;
 }
 
@@ -45,18 +30,8 @@ export function featuresCommand(): Command {
     .argument('<inputs...>', 'video files and/or folders (searched recursively for video files)')
     .requiredOption('-o, --out <dir>', 'output folder (created if missing)')
     .option('-x, --extractors <list>', 'comma-separated extractors, in column order: built-in names and/or manifest .json paths', DEFAULT_EXTRACTORS.join(','))
-    .option('--stride <n>', 'process every n-th frame (frame numbers stay those of the full video)', positiveInt, 1)
-    .option('--start <seconds>', 'skip frames before this time', seconds)
-    .option('--end <seconds>', 'stop at this time', seconds)
-    .option('--max-side <pixels>', 'downscale frames whose longer side exceeds this before finding faces (0: never)', nonNegativeInt, 1280)
-    .option('--detect-every <n>', 'run the face detector every n frames while faces are tracked (new faces are found within n frames)', positiveInt, 5)
-    .option('--min-detection-score <p>', 'detector confidence a face needs to start a track', probability, 0.7)
-    .option('--min-face-score <p>', 'landmark-model confidence needed to keep a face in a frame', probability, 0.75)
-    .option('--max-faces <n>', 'keep at most n faces per frame, largest first (0: no limit)', nonNegativeInt, 0)
-    .option('--no-reid', 'do not re-identify faces that leave and come back (each return gets a new face_id)')
-    .option('--cache <dir>', 'feature cache folder (default: $AFFECT_STUDIO_CACHE/features or the user cache folder)')
-    .option('--no-cache', 'do not read or write the feature cache')
     .option('--json', 'print a JSON summary of the run to stdout');
+  addFaceOptions(cmd);
   addRuntimeOptions(cmd);
   return cmd.action(async (inputs: string[], flags: FeaturesFlags) => {
     process.exitCode = await runFeatures(inputs, flags);
@@ -65,7 +40,6 @@ export function featuresCommand(): Command {
 
 async function runFeatures(inputs: string[], flags: FeaturesFlags): Promise<number> {
   const out = ensureWritableDir(flags.out);
-  const tools = resolveVideoTools({ ffmpeg: flags.ffmpeg, ffprobe: flags.ffprobe });
   const { videos, problems } = collectVideos(inputs);
   const progress = createProgress();
   for (const p of problems) progress.log(`✗ ${p.path}: ${p.message}`);
@@ -74,18 +48,8 @@ async function runFeatures(inputs: string[], flags: FeaturesFlags): Promise<numb
     return 2;
   }
   const pipeline = await FeaturePipeline.create({
-    tools,
+    ...facePipelineOptions(flags),
     extractors: flags.extractors.split(',').map((s) => s.trim()).filter(Boolean),
-    provider: flags.ep as never,
-    threads: flags.threads,
-    stride: flags.stride,
-    start: flags.start,
-    end: flags.end,
-    maxSide: flags.maxSide,
-    tracker: { detectEvery: flags.detectEvery, minFaceScore: flags.minFaceScore, maxFaces: flags.maxFaces },
-    minDetectionScore: flags.minDetectionScore,
-    reid: flags.reid,
-    cacheDir: flags.cache === false ? false : typeof flags.cache === 'string' ? path.resolve(flags.cache) : undefined,
   });
   progress.log(`features: ${videos.length} video(s) → ${out} | extractors ${pipeline.extractors.map((e) => `${e.id} (${e.dim})`).join(', ')} | D = ${pipeline.columns.length} | models on ${pipeline.provider}`);
 

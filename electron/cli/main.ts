@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { UserError } from '../engine/errors.js';
 import { featuresCommand } from './features-command.js';
+import { predictCommand } from './predict-command.js';
 import { toolVersion } from '../engine/version.js';
 
 
@@ -13,7 +14,8 @@ export function buildProgram(): Command {
     .description('Facial affect analysis of video: faces, features, valence/arousal, expressions and action units.')
     .version(toolVersion())
     .showHelpAfterError('(run with --help for usage)')
-    .addCommand(featuresCommand());
+    .addCommand(featuresCommand())
+    .addCommand(predictCommand());
 }
 
 async function main(): Promise<void> {

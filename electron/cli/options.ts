@@ -2,7 +2,9 @@
 import { accessSync, constants, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { EXECUTION_PROVIDERS } from '../engine/onnx/sessions.js';
+import { EXECUTION_PROVIDERS, type ExecutionProviderChoice } from '../engine/onnx/sessions.js';
+import type { FeaturePipelineOptions } from '../engine/features/pipeline.js';
+import { resolveVideoTools } from '../engine/video/binaries.js';
 import { UserError } from '../engine/errors.js';
 
 export function positiveInt(value: string): number {
@@ -37,6 +39,56 @@ export function addRuntimeOptions(cmd: Command): Command {
     .option('--threads <n>', 'CPU threads ONNX Runtime may use (default: all cores)', positiveInt)
     .option('--ffmpeg <path>', 'ffmpeg to decode with (default: $AFFECT_STUDIO_FFMPEG, else the bundled one)')
     .option('--ffprobe <path>', 'ffprobe to read video metadata with (default: $AFFECT_STUDIO_FFPROBE, else the bundled one)');
+}
+
+/** Flags about finding faces and cutting video, shared by `features` and `predict`. */
+export interface FaceFlags {
+  stride: number;
+  start?: number;
+  end?: number;
+  maxSide: number;
+  detectEvery: number;
+  minDetectionScore: number;
+  minFaceScore: number;
+  maxFaces: number;
+  reid: boolean;
+  cache: string | boolean;
+  ep: string;
+  threads?: number;
+  ffmpeg?: string;
+  ffprobe?: string;
+}
+
+export function addFaceOptions(cmd: Command): Command {
+  return cmd
+    .option('--stride <n>', 'process every n-th frame (frame numbers stay those of the full video)', positiveInt, 1)
+    .option('--start <seconds>', 'skip frames before this time', seconds)
+    .option('--end <seconds>', 'stop at this time', seconds)
+    .option('--max-side <pixels>', 'downscale frames whose longer side exceeds this before finding faces (0: never)', nonNegativeInt, 1280)
+    .option('--detect-every <n>', 'run the face detector every n frames while faces are tracked (new faces are found within n frames)', positiveInt, 5)
+    .option('--min-detection-score <p>', 'detector confidence a face needs to start a track', probability, 0.7)
+    .option('--min-face-score <p>', 'landmark-model confidence needed to keep a face in a frame', probability, 0.75)
+    .option('--max-faces <n>', 'keep at most n faces per frame, largest first (0: no limit)', nonNegativeInt, 0)
+    .option('--no-reid', 'do not re-identify faces that leave and come back (each return gets a new face_id)')
+    .option('--cache <dir>', 'feature cache folder (default: $AFFECT_STUDIO_CACHE/features or the user cache folder)')
+    .option('--no-cache', 'do not read or write the feature cache');
+}
+
+/** Face and runtime flags → the feature pipeline's options (all but the extractors). */
+export function facePipelineOptions(flags: FaceFlags): Omit<FeaturePipelineOptions, 'extractors'> {
+  return {
+    tools: resolveVideoTools({ ffmpeg: flags.ffmpeg, ffprobe: flags.ffprobe }),
+    provider: flags.ep as ExecutionProviderChoice,
+    threads: flags.threads,
+    stride: flags.stride,
+    start: flags.start,
+    end: flags.end,
+    maxSide: flags.maxSide,
+    tracker: { detectEvery: flags.detectEvery, minFaceScore: flags.minFaceScore, maxFaces: flags.maxFaces },
+    minDetectionScore: flags.minDetectionScore,
+    reid: flags.reid,
+    cacheDir: flags.cache === false ? false : typeof flags.cache === 'string' ? path.resolve(flags.cache) : undefined,
+  };
 }
 
 /** Creates the output folder and proves it is writable before any work starts. */

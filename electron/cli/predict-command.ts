@@ -1,0 +1,133 @@
+/**
+ * `affect-studio predict <video|folder>... --out DIR`: valence, arousal, expressions and AUs per
+ * face per frame, from one model bundle or an ensemble.
+ */
+import path from 'node:path';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { defaultBundleDir, resolveBundleDir } from '../../models/bundle/store.js';
+import { collectVideos } from '../engine/jobs/inputs.js';
+import { Predictor } from '../engine/predict/predictor.js';
+import { ABAW_COMBINED, RUN_FILE, runPredictJob } from '../engine/predict/predict-job.js';
+import { PREDICTION_FORMATS, type PredictionFormat } from '../engine/export/prediction-csv.js';
+import { UserError } from '../engine/errors.js';
+import { addFaceOptions, addRuntimeOptions, ensureWritableDir, facePipelineOptions, nonNegativeInt, type FaceFlags } from './options.js';
+import { createProgress } from './progress.js';
+
+interface PredictFlags extends FaceFlags {
+  out: string;
+  bundle?: string[];
+  weights?: string;
+  smoothV?: number;
+  smoothA?: number;
+  format: PredictionFormat;
+  resume?: boolean;
+  maxGap: number;
+  json?: boolean;
+}
+
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+function weightsList(value: string): string {
+  const ws = value.split(',').map(Number);
+  if (ws.some((w) => !(w > 0))) throw new InvalidArgumentError('expected positive numbers separated by commas, e.g. 2,1,1');
+  return value;
+}
+
+function gapSeconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('expected seconds ≥ 0');
+  return n;
+}
+
+export function predictCommand(): Command {
+  const cmd = new Command('predict')
+    .description('Predict valence, arousal, 8 expressions and 12 action units for every face in every frame.')
+    .addHelpText('after', '\nWrites into --out, per video:\n' +
+      '  native    <name>.csv: frame,timestamp,face_id,face_score,success,valence,arousal,expression,\n' +
+      '            Neutral…Other (probabilities),AU1…AU26 (probabilities); every frame present (no face: success 0)\n' +
+      '  openface  <name>.openface.csv: OpenFace 2.x columns (frame, face_id, timestamp, confidence, success,\n' +
+      '            AUxx_r = probability, AUxx_c = presence at the bundle\'s threshold)\n' +
+      `  abaw      <name>.abaw.txt and ${ABAW_COMBINED}: the ABAW multi-task challenge layout\n` +
+      `and ${RUN_FILE}: tool version, bundles and their hashes, execution provider, smoothing, ensemble, per-video timings and errors.\n\n` +
+      'Bundles: "starter" (built in; not trained on Aff-Wild2), an installed bundle (affect-studio bundles list),\n' +
+      'or a bundle folder. Several --bundle options make an ensemble (mean of V/A and of probabilities).\n' +
+      'Format details and the face-track rule: docs/predict.md.\n\n' +
+      'Exit status: 0 all videos done, 1 some videos failed (each reported, the rest processed), 2 nothing could run.')
+    .argument('<inputs...>', 'video files and/or folders (searched recursively for video files)')
+    .requiredOption('-o, --out <dir>', 'output folder (created if missing)')
+    .option('-b, --bundle <id|path>', 'model bundle to run; repeat for an ensemble (default: the default bundle)', collect)
+    .option('--weights <list>', 'ensemble weights, one per --bundle, e.g. 2,1', weightsList)
+    .option('--smooth-v <frames>', 'valence smoothing: centred moving average over ±N frames, 0 = off (default: each bundle\'s own)', nonNegativeInt)
+    .option('--smooth-a <frames>', 'arousal smoothing, as --smooth-v', nonNegativeInt)
+    .addOption(new Option('--format <format>', 'prediction file format').choices([...PREDICTION_FORMATS]).default('native'))
+    .option('--resume', `skip videos ${RUN_FILE} in --out marks as done; redo the rest`)
+    .option('--max-gap <seconds>', 'a face absent longer than this starts a new sequence (state reset)', gapSeconds, 1)
+    .option('--json', 'print the run record (run.json) to stdout at the end');
+  addFaceOptions(cmd);
+  addRuntimeOptions(cmd);
+  return cmd.action(async (inputs: string[], flags: PredictFlags) => {
+    process.exitCode = await runPredict(inputs, flags);
+  });
+}
+
+async function runPredict(inputs: string[], flags: PredictFlags): Promise<number> {
+  const out = ensureWritableDir(flags.out);
+  const bundleDirs = (flags.bundle?.length ? flags.bundle : [undefined]).map((ref) => {
+    try {
+      return ref ? resolveBundleDir(ref) : defaultBundleDir();
+    } catch (err) {
+      const e = err as { message: string; file?: string; hint?: string };
+      throw new UserError(e.message, e.hint, e.file);
+    }
+  });
+  const { videos, problems } = collectVideos(inputs);
+  const progress = createProgress();
+  for (const p of problems) progress.log(`✗ ${p.path}: ${p.message}`);
+  if (!videos.length) {
+    progress.log('nothing to do: no video files among the inputs');
+    return 2;
+  }
+  const predictor = await Predictor.create({
+    ...facePipelineOptions(flags),
+    bundleDirs,
+    weights: flags.weights?.split(',').map(Number),
+    smoothing: { valence: flags.smoothV, arousal: flags.smoothA },
+    maxGapSeconds: flags.maxGap,
+  });
+  const names = predictor.bundles.map((b) => `${b.id}@${b.version}${predictor.bundles.length > 1 ? ` ×${b.weight}` : ''} (smoothing V ${b.smoothing.valence}, A ${b.smoothing.arousal})`);
+  progress.log(`predict: ${videos.length} video(s) → ${out} | ${names.join(' + ')} | ${flags.format} | models on ${predictor.provider}`);
+  for (const b of predictor.bundles) if (b.kind === 'starter') progress.log(`  note: ${b.id} is the starter bundle — ${b.trainedOn}`);
+
+  let failed = problems.length;
+  let started = false;
+  let label = '';
+  const record = await runPredictJob(predictor, videos, { outDir: out, format: flags.format, resume: !!flags.resume }, {
+    onVideoStart(video, i, total) {
+      label = `[${i + 1}/${total}] ${path.basename(video.file)}`;
+      started = false;
+    },
+    onProgress(p) {
+      if (!started) {
+        progress.start(label, p.total);
+        started = true;
+      }
+      progress.update(p.done, p.total, `| ${p.faces} face(s)`);
+    },
+    onVideoEnd(video, r, skipped) {
+      progress.stop();
+      const name = path.basename(video.file);
+      if (skipped) progress.log(`= ${name}: done in an earlier run (--resume), skipped`);
+      else if (r.status === 'done') {
+        progress.log(`✓ ${label}: ${r.frames} frames, ${r.faceRows} face rows, face ids [${r.faceIds?.join(', ')}], ${((r.frames ?? 0) / r.seconds).toFixed(1)} fps → ${r.output}`);
+        for (const w of r.warnings ?? []) progress.log(`  ! ${w}`);
+      } else {
+        failed++;
+        progress.log(`✗ ${label}: ${(r.error ?? '').replace(`${video.file}: `, '')}`);
+      }
+    },
+  });
+  const done = Object.values(record.videos).filter((v) => v.status === 'done').length;
+  progress.log(`done: ${done} succeeded, ${failed} failed; run record in ${path.join(out, RUN_FILE)}`);
+  if (flags.json) process.stdout.write(`${JSON.stringify(record, null, 2)}\n`);
+  return failed ? 1 : 0;
+}

@@ -1,0 +1,203 @@
+/**
+ * `predict` for one video: features (through the cache) → face-track sequences → each bundle →
+ * smoothing → ensemble → one prediction per face per frame, aligned with the faces table.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse } from 'csv-parse/sync';
+import { labelsMatchAbaw, loadBundle, type LoadedBundle } from '../../../models/bundle/manifest.js';
+import { AUS } from '../../../models/labels.js';
+import { UserError } from '../errors.js';
+import { FeaturePipeline, type FeaturePipelineOptions, type VideoFeaturesResult, type VideoProgress } from '../features/pipeline.js';
+import { readNpyHeader, readNpyRows, type NpyInfo } from '../features/npy.js';
+import { BundleRunner, type FeatureSequence } from '../temporal/runner.js';
+import { buildSequences, type FaceRowRef } from '../temporal/sequences.js';
+import { ensemble, smoothPrediction, type SequencePrediction } from '../temporal/postprocess.js';
+
+export interface PredictionRow {
+  frame: number;
+  timestamp: number;
+  faceId?: number;
+  faceScore?: number;
+  /** Present when the frame has this face and the models predicted it. */
+  valence?: number;
+  arousal?: number;
+  expression?: Float32Array;
+  au?: Float32Array;
+}
+
+export interface PredictorOptions extends Omit<FeaturePipelineOptions, 'extractors'> {
+  /** Bundle folders, in ensemble order. */
+  bundleDirs: string[];
+  /** Ensemble weights (default: equal). */
+  weights?: number[];
+  /** Smoothing half-windows overriding every bundle's own (frames; 0 = off). */
+  smoothing?: { valence?: number; arousal?: number };
+  /** Longest absence (seconds) a face track bridges without restarting its sequence. */
+  maxGapSeconds?: number;
+}
+
+export interface BundleInfo {
+  id: string;
+  version: string;
+  kind: string;
+  hash: string;
+  dir: string;
+  weight: number;
+  smoothing: { valence: number; arousal: number };
+  trainedOn: string;
+}
+
+export class Predictor {
+  private constructor(
+    readonly options: PredictorOptions,
+    readonly features: FeaturePipeline,
+    readonly runners: BundleRunner[],
+    readonly bundles: BundleInfo[],
+    /** Per-AU thresholds of the ensemble: the weighted mean of the members'. */
+    readonly auThresholds: number[],
+  ) {}
+
+  static async create(options: PredictorOptions): Promise<Predictor> {
+    if (!options.bundleDirs.length) throw new UserError('no model bundle to run', 'pass --bundle, or install one (affect-studio bundles)');
+    const loaded = options.bundleDirs.map((dir) => {
+      try {
+        return loadBundle(dir);
+      } catch (err) {
+        const e = err as { message: string; file?: string; hint?: string };
+        throw new UserError(e.message, e.hint ?? 'fix or reinstall the bundle', e.file ?? dir);
+      }
+    });
+    checkEnsemble(loaded);
+    const weights = options.weights ?? loaded.map(() => 1);
+    if (weights.length !== loaded.length || weights.some((w) => !(w > 0))) {
+      throw new UserError(`${weights.length} ensemble weights for ${loaded.length} bundles`, 'give one positive weight per bundle, in --bundle order');
+    }
+    // every extractor any bundle needs, in first-seen order; user extractors by their manifest path
+    const extractors: string[] = [];
+    for (const b of loaded) {
+      for (const e of b.manifest.features.extractors) {
+        const spec = e.manifest ? path.resolve(b.dir, e.manifest) : e.id;
+        if (!extractors.includes(spec)) extractors.push(spec);
+      }
+    }
+    const features = await FeaturePipeline.create({ ...options, extractors });
+    for (const b of loaded) {
+      for (const e of b.manifest.features.extractors) {
+        const have = features.extractors.find((x) => x.id === e.id);
+        if (!have || have.version !== e.version || have.dim !== e.dim) {
+          throw new UserError(`the bundle needs features "${e.id}" version ${e.version} (${e.dim} values); this installation's extractor is ${have ? `version ${have.version} (${have.dim} values)` : 'missing'}`,
+            'use a bundle made for these features, or install the extractor it names', path.join(b.dir, 'bundle.json'));
+        }
+      }
+    }
+    const runners: BundleRunner[] = [];
+    for (const b of loaded) runners.push(await BundleRunner.open(b, features.sessions));
+    const bundles = loaded.map((b, i) => ({
+      id: b.manifest.id,
+      version: b.manifest.version,
+      kind: b.manifest.kind,
+      hash: b.hash,
+      dir: b.dir,
+      weight: weights[i],
+      smoothing: {
+        valence: options.smoothing?.valence ?? b.manifest.postprocess.smoothing.valence,
+        arousal: options.smoothing?.arousal ?? b.manifest.postprocess.smoothing.arousal,
+      },
+      trainedOn: b.manifest.provenance.trainedOn,
+    }));
+    const total = weights.reduce((a, b) => a + b, 0);
+    const auThresholds = AUS.map((_, j) => loaded.reduce((a, b, i) => a + (b.manifest.postprocess.auThresholds[j] * weights[i]) / total, 0));
+    return new Predictor(options, features, runners, bundles, auThresholds);
+  }
+
+  get provider(): string {
+    return this.features.provider;
+  }
+
+  /** Computes (or takes from the cache) the video's features, then predicts every face row. */
+  async predict(file: string, run: { workDir: string; stem: string; onProgress?: (p: VideoProgress) => void; signal?: AbortSignal }): Promise<{ rows: PredictionRow[]; features: VideoFeaturesResult; fps: number }> {
+    const features = await this.features.run(file, { outDir: run.workDir, stem: run.stem, onProgress: run.onProgress, signal: run.signal });
+    const faceRows = (parse(readFileSync(features.outputs.facesCsv), { columns: true }) as Record<string, string>[]).map((r) => ({
+      frame: Number(r.frame),
+      timestamp: Number(r.timestamp),
+      faceId: r.face_id === '' ? undefined : Number(r.face_id),
+      faceScore: r.score === '' ? undefined : Number(r.score),
+    }));
+    const meta = JSON.parse(readFileSync(features.outputs.meta, 'utf8')) as { extractors: { id: string; offset: number; dim: number }[]; video: { fps: number } };
+    const fps = meta.video.fps || 25;
+    const rows = await this.predictRows(faceRows, features.outputs.featuresNpy, meta.extractors, Math.round((this.options.maxGapSeconds ?? 1) * fps));
+    return { rows, features, fps };
+  }
+
+  /** Runs the bundles over the face tracks of one table of rows and their features file. */
+  async predictRows(faceRows: (FaceRowRef & { timestamp: number; faceScore?: number })[], featuresNpy: string, blocks: { id: string; offset: number; dim: number }[], maxGapFrames: number): Promise<PredictionRow[]> {
+    const sequences = buildSequences(faceRows, maxGapFrames);
+    const npy = readNpyHeader(featuresNpy);
+    const perBundle: SequencePrediction[][] = [];
+    for (const [i, runner] of this.runners.entries()) {
+      const columns = columnsFor(runner.bundle, blocks);
+      const seqs = sequences.map((s) => featureSequence(featuresNpy, npy, s.rows, columns));
+      const predictions = await runner.run(seqs);
+      perBundle.push(predictions.map((p) => smoothPrediction(p, this.bundles[i].smoothing)));
+    }
+    const rows: PredictionRow[] = faceRows.map((r) => ({ frame: r.frame, timestamp: r.timestamp, faceId: r.faceId, faceScore: r.faceScore }));
+    sequences.forEach((seq, s) => {
+      const p = ensemble(perBundle.map((b) => b[s]), this.bundles.map((b) => b.weight));
+      seq.rows.forEach((rowIndex, t) => {
+        const row = rows[rowIndex];
+        if (p.valence) row.valence = p.valence[t];
+        if (p.arousal) row.arousal = p.arousal[t];
+        if (p.expression) row.expression = p.expression.slice(t * 8, (t + 1) * 8);
+        if (p.au) row.au = p.au.slice(t * AUS.length, (t + 1) * AUS.length);
+      });
+    });
+    return rows;
+  }
+}
+
+/** Bundles can only be averaged when they predict the same labels. */
+export function checkEnsemble(bundles: LoadedBundle[]): void {
+  const first = bundles[0];
+  for (const b of bundles) {
+    if (!labelsMatchAbaw(b.manifest) || b.manifest.labels.expressions.join() !== first.manifest.labels.expressions.join() || b.manifest.labels.aus.join() !== first.manifest.labels.aus.join()) {
+      throw new UserError(`cannot ensemble ${first.manifest.id} and ${b.manifest.id}: their label schemas differ (${b.manifest.labels.expressions.length} expressions, ${b.manifest.labels.aus.length} AUs vs ${first.manifest.labels.expressions.length}, ${first.manifest.labels.aus.length})`,
+        'ensemble only bundles with the same labels', path.join(b.dir, 'bundle.json'));
+    }
+  }
+}
+
+/** Column ranges of the features file that make up a bundle's input, in the bundle's order. */
+function columnsFor(bundle: LoadedBundle, blocks: { id: string; offset: number; dim: number }[]): [number, number][] {
+  return bundle.manifest.features.extractors.map((e) => {
+    const block = blocks.find((b) => b.id === e.id);
+    if (!block) throw new Error(`features lack extractor ${e.id}`);
+    if (block.dim !== e.dim) {
+      throw new UserError(`features of "${e.id}" have ${block.dim} values per frame, the bundle expects ${e.dim}`, 'the features were made by another extractor version: clear the feature cache or use a matching bundle', path.join(bundle.dir, 'bundle.json'));
+    }
+    return [block.offset, block.dim];
+  });
+}
+
+/** A face track's rows of the features file, with the bundle's columns picked out, read on demand. */
+function featureSequence(file: string, info: NpyInfo, rows: number[], columns: [number, number][]): FeatureSequence {
+  const D = columns.reduce((a, [, d]) => a + d, 0);
+  return {
+    length: rows.length,
+    read(start, count) {
+      const first = rows[start];
+      const last = rows[start + count - 1];
+      const block = readNpyRows(file, info, first, last - first + 1); // rows of other faces in between are skipped below
+      const out = new Float32Array(count * D);
+      for (let i = 0; i < count; i++) {
+        const src = (rows[start + i] - first) * info.cols;
+        let o = i * D;
+        for (const [offset, dim] of columns) {
+          out.set(block.subarray(src + offset, src + offset + dim), o);
+          o += dim;
+        }
+      }
+      return out;
+    },
+  };
+}

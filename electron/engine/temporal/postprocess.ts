@@ -1,0 +1,67 @@
+/**
+ * After the models: smoothing of valence and arousal, and the ensemble of several bundles.
+ */
+import { AUS, EXPRESSIONS } from '../../../models/labels.js';
+
+/** Per-frame predictions of one sequence: V/A in [-1, 1], class and AU probabilities in [0, 1]. */
+export interface SequencePrediction {
+  valence?: Float32Array;
+  arousal?: Float32Array;
+  /** T × 8 */
+  expression?: Float32Array;
+  /** T × 12 */
+  au?: Float32Array;
+}
+
+/**
+ * Centred moving average over ±w frames, truncated at the edges (each frame averages the
+ * neighbours that exist); w = 0 returns the values unchanged.
+ */
+export function smooth(values: Float32Array, w: number): Float32Array {
+  if (w <= 0 || values.length < 2) return Float32Array.from(values);
+  const n = values.length;
+  const prefix = new Float64Array(n + 1);
+  for (let i = 0; i < n; i++) prefix[i + 1] = prefix[i] + values[i];
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const lo = Math.max(0, i - w);
+    const hi = Math.min(n - 1, i + w);
+    out[i] = (prefix[hi + 1] - prefix[lo]) / (hi - lo + 1);
+  }
+  return out;
+}
+
+export function smoothPrediction(p: SequencePrediction, windows: { valence: number; arousal: number }): SequencePrediction {
+  return {
+    ...p,
+    valence: p.valence && smooth(p.valence, windows.valence),
+    arousal: p.arousal && smooth(p.arousal, windows.arousal),
+  };
+}
+
+/**
+ * Weighted mean of several bundles' predictions of one sequence: V/A values, class probabilities
+ * and AU probabilities. A task is averaged over the bundles that predict it.
+ */
+export function ensemble(members: SequencePrediction[], weights: number[] = members.map(() => 1)): SequencePrediction {
+  if (members.length === 1) return members[0];
+  const out: SequencePrediction = {};
+  for (const task of ['valence', 'arousal', 'expression', 'au'] as const) {
+    const having = members.map((m, i) => [m[task], weights[i]] as const).filter(([v]) => v !== undefined) as [Float32Array, number][];
+    if (!having.length) continue;
+    const total = having.reduce((a, [, w]) => a + w, 0);
+    const acc = new Float32Array(having[0][0].length);
+    for (const [v, w] of having) for (let i = 0; i < acc.length; i++) acc[i] += (v[i] * w) / total;
+    out[task] = acc;
+  }
+  return out;
+}
+
+export const argmax = (v: ArrayLike<number>, start: number, n: number): number => {
+  let best = 0;
+  for (let i = 1; i < n; i++) if (v[start + i] > v[start + best]) best = i;
+  return best;
+};
+
+export const EXPRESSION_COUNT = EXPRESSIONS.length;
+export const AU_COUNT = AUS.length;

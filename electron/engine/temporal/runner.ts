@@ -1,0 +1,179 @@
+/**
+ * Runs a model bundle over feature sequences: each sequence is cut into segments of the bundle's
+ * length, run in order, with the recurrent state of one segment fed to the next. Segments of the
+ * same length from different sequences (other faces, other videos) run as one batch.
+ */
+import type { LoadedBundle } from '../../../models/bundle/manifest.js';
+import { AUS, EXPRESSIONS, TASK_DIMS } from '../../../models/labels.js';
+import { UserError } from '../errors.js';
+import type { ModelSession, SessionFactory } from '../onnx/sessions.js';
+import type { SequencePrediction } from './postprocess.js';
+
+/** A sequence of feature rows, read segment by segment (so long videos need not sit in memory). */
+export interface FeatureSequence {
+  length: number;
+  /** Rows [start, start + count) as a row-major count × dim array. */
+  read(start: number, count: number): Float32Array;
+}
+
+const MAX_BATCH = 16;
+
+interface StateShape {
+  name: string;
+  outer: number;
+  inner: number;
+  dims: (number | 'batch')[];
+}
+
+export class BundleRunner {
+  private readonly states: StateShape[];
+
+  private constructor(
+    readonly bundle: LoadedBundle,
+    private readonly session: ModelSession,
+  ) {
+    this.states = bundle.manifest.model.states.map((s) => {
+      const at = s.dims.indexOf('batch');
+      const prod = (d: (number | 'batch')[]) => d.reduce<number>((a, x) => a * (x as number), 1);
+      return { name: s.name, outer: prod(s.dims.slice(0, at)), inner: prod(s.dims.slice(at + 1)), dims: s.dims };
+    });
+  }
+
+  get provider(): string {
+    return this.session.provider;
+  }
+
+  get dim(): number {
+    return this.bundle.manifest.features.dim;
+  }
+
+  /** Opens the bundle's model and checks it against its manifest with one dry run. */
+  static async open(bundle: LoadedBundle, sessions: SessionFactory): Promise<BundleRunner> {
+    const m = bundle.manifest;
+    const file = `${bundle.dir}/bundle.json`;
+    const session = await sessions.create(bundle.modelPath, `${m.id}@${m.version}`);
+    const need = (names: readonly string[], list: string[], what: string) => {
+      const missing = list.filter((n) => !names.includes(n));
+      if (missing.length) throw new UserError(`the model has no ${what} ${missing.join(', ')} (it has ${names.join(', ')})`, 'the manifest does not describe this model: fix "tasks"/"model.states" or reinstall the bundle', file);
+    };
+    need(session.inputNames, ['features', ...m.model.states.map((s) => `state_in.${s.name}`)], 'input');
+    need(session.outputNames, [...m.tasks, ...m.model.states.map((s) => `state_out.${s.name}`)], 'output');
+    const runner = new BundleRunner(bundle, session);
+    try {
+      await runner.runBatch([new Float32Array(m.features.dim * 2)], 2, [runner.zeroState()]);
+    } catch (err) {
+      throw new UserError(`the model does not accept the input the manifest describes (features.dim ${m.features.dim}): ${(err as Error).message.split('\n')[0]}`,
+        'the manifest lies about the feature width: fix "features" or reinstall the bundle', file);
+    }
+    return runner;
+  }
+
+  private zeroState(): Map<string, Float32Array> {
+    return new Map(this.states.map((s) => [s.name, new Float32Array(s.outer * s.inner)]));
+  }
+
+  /** Runs one batch of equal-length segments; returns raw outputs and the new states, per item. */
+  private async runBatch(segments: Float32Array[], length: number, states: Map<string, Float32Array>[]) {
+    const B = segments.length;
+    const D = this.dim;
+    const features = new Float32Array(B * length * D);
+    segments.forEach((s, b) => features.set(s, b * length * D));
+    const feeds: Record<string, { data: Float32Array; dims: number[] }> = { features: { data: features, dims: [B, length, D] } };
+    for (const s of this.states) {
+      const data = new Float32Array(s.outer * B * s.inner);
+      for (let b = 0; b < B; b++) {
+        const item = states[b].get(s.name) as Float32Array;
+        for (let o = 0; o < s.outer; o++) data.set(item.subarray(o * s.inner, (o + 1) * s.inner), (o * B + b) * s.inner);
+      }
+      feeds[`state_in.${s.name}`] = { data, dims: s.dims.map((d) => (d === 'batch' ? B : d)) };
+    }
+    const out = await this.session.run(feeds);
+    const newStates = Array.from({ length: B }, () => new Map<string, Float32Array>());
+    for (const s of this.states) {
+      const data = out[`state_out.${s.name}`].data;
+      for (let b = 0; b < B; b++) {
+        const item = new Float32Array(s.outer * s.inner);
+        for (let o = 0; o < s.outer; o++) item.set(data.subarray((o * B + b) * s.inner, (o * B + b + 1) * s.inner), o * s.inner);
+        newStates[b].set(s.name, item);
+      }
+    }
+    return { out, newStates };
+  }
+
+  /** Predictions for every frame of every sequence. */
+  async run(sequences: FeatureSequence[]): Promise<SequencePrediction[]> {
+    const m = this.bundle.manifest;
+    const L = m.model.segmentLength;
+    const D = this.dim;
+    const norms = m.features.normalization === 'per-sequence' ? sequences.map((s) => sequenceStats(s, D, L)) : undefined;
+    const results: SequencePrediction[] = sequences.map((s) => {
+      const p: SequencePrediction = {};
+      for (const t of m.tasks) p[t] = new Float32Array(s.length * TASK_DIMS[t]);
+      return p;
+    });
+    const states = sequences.map(() => this.zeroState());
+    const steps = Math.max(0, ...sequences.map((s) => Math.ceil(s.length / L)));
+    for (let step = 0; step < steps; step++) {
+      // sequences with a segment at this step, grouped by that segment's length
+      const groups = new Map<number, number[]>();
+      sequences.forEach((s, i) => {
+        const len = Math.min(L, s.length - step * L);
+        if (len > 0) groups.set(len, [...(groups.get(len) ?? []), i]);
+      });
+      for (const [len, members] of groups) {
+        for (let c = 0; c < members.length; c += MAX_BATCH) {
+          const batch = members.slice(c, c + MAX_BATCH);
+          const segs = batch.map((i) => {
+            const rows = sequences[i].read(step * L, len);
+            if (rows.length !== len * D) throw new Error(`sequence ${i}: read ${rows.length} values for ${len} rows of ${D}`);
+            const norm = norms?.[i];
+            if (norm) for (let r = 0; r < len; r++) for (let d = 0; d < D; d++) rows[r * D + d] = (rows[r * D + d] - norm.mean[d]) / norm.std[d];
+            return rows;
+          });
+          const { out, newStates } = await this.runBatch(segs, len, batch.map((i) => states[i]));
+          batch.forEach((seqIndex, b) => {
+            states[seqIndex] = newStates[b];
+            const target = results[seqIndex];
+            for (const t of m.tasks) {
+              const k = TASK_DIMS[t];
+              const src = out[t].data.subarray(b * len * k, (b + 1) * len * k);
+              const dst = (target[t] as Float32Array).subarray(step * L * k, (step * L + len) * k);
+              if (t === 'valence' || t === 'arousal') for (let i = 0; i < len; i++) dst[i] = Math.max(-1, Math.min(1, src[i]));
+              else if (t === 'expression') softmaxRows(src, dst, EXPRESSIONS.length);
+              else for (let i = 0; i < len * AUS.length; i++) dst[i] = 1 / (1 + Math.exp(-src[i]));
+            }
+          });
+        }
+      }
+    }
+    return results;
+  }
+}
+
+function softmaxRows(src: Float32Array, dst: Float32Array, k: number): void {
+  for (let r = 0; r < src.length / k; r++) {
+    let max = -Infinity;
+    for (let j = 0; j < k; j++) max = Math.max(max, src[r * k + j]);
+    let sum = 0;
+    for (let j = 0; j < k; j++) sum += (dst[r * k + j] = Math.exp(src[r * k + j] - max));
+    for (let j = 0; j < k; j++) dst[r * k + j] /= sum;
+  }
+}
+
+/** Mean and standard deviation of each feature over a whole sequence (per-sequence z-score). */
+function sequenceStats(s: FeatureSequence, D: number, chunk: number): { mean: Float64Array; std: Float64Array } {
+  const sum = new Float64Array(D);
+  const sq = new Float64Array(D);
+  for (let start = 0; start < s.length; start += chunk) {
+    const n = Math.min(chunk, s.length - start);
+    const rows = s.read(start, n);
+    for (let r = 0; r < n; r++) for (let d = 0; d < D; d++) {
+      const v = rows[r * D + d];
+      sum[d] += v;
+      sq[d] += v * v;
+    }
+  }
+  const mean = sum.map((v) => v / s.length);
+  const std = sq.map((v, d) => Math.sqrt(Math.max(v / s.length - mean[d] ** 2, 0)) || 1);
+  return { mean, std };
+}

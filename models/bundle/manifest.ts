@@ -1,0 +1,128 @@
+/**
+ * Model bundles: a folder with `bundle.json` and the ONNX file(s) it names. The manifest says what
+ * the model predicts, which features it needs, how to run it (segment length, carried states) and
+ * how to post-process it, and where it came from (data, metrics). Format: docs/bundles.md.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { AUS, EXPRESSIONS, TASKS } from '../labels.js';
+import { TemporalConfigSchema } from '../temporal/config.js';
+
+export const BUNDLE_FORMAT = 'affect-studio-bundle/1';
+export const MANIFEST_NAME = 'bundle.json';
+
+const StateSchema = z.object({
+  name: z.string().min(1),
+  dims: z.array(z.union([z.number().int().positive(), z.literal('batch')])).refine((d) => d.filter((x) => x === 'batch').length === 1, 'exactly one "batch" axis'),
+});
+
+const ExtractorRefSchema = z.object({
+  id: z.string().min(1),
+  version: z.string().min(1),
+  dim: z.number().int().positive(),
+  /** For user extractors: their manifest, relative to the bundle folder. */
+  manifest: z.string().optional(),
+});
+
+const MetricsSchema = z.record(z.string(), z.number());
+
+export const BundleManifestSchema = z.object({
+  format: z.literal(BUNDLE_FORMAT),
+  id: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/i, 'letters, digits, ".", "-" and "_" only'),
+  version: z.string().min(1),
+  description: z.string().min(1),
+  /** "starter": built from the pretrained per-frame networks; "temporal": a trained temporal model. */
+  kind: z.enum(['starter', 'temporal']),
+  labels: z.object({ expressions: z.array(z.string()), aus: z.array(z.string()) }),
+  tasks: z.array(z.enum(TASKS)).min(1),
+  features: z.object({
+    extractors: z.array(ExtractorRefSchema).min(1),
+    /** Sum of the extractors' dims: the model's input width. */
+    dim: z.number().int().positive(),
+    /** "in-graph": baked into the ONNX file; "per-sequence": z-score over each sequence, done by the runtime. */
+    normalization: z.enum(['in-graph', 'per-sequence', 'none']),
+  }),
+  model: z.object({
+    file: z.string().min(1),
+    sha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+    segmentLength: z.number().int().positive(),
+    states: z.array(StateSchema).default([]),
+    /** The architecture, for trained temporal bundles. */
+    config: TemporalConfigSchema.optional(),
+  }),
+  postprocess: z.object({
+    /** Centred moving-average half-windows (frames) for V and A; 0 = off. */
+    smoothing: z.object({ valence: z.number().int().min(0), arousal: z.number().int().min(0) }),
+    /** Probability above which an AU counts as present (12 values, AU order). */
+    auThresholds: z.array(z.number().min(0).max(1)).length(AUS.length),
+  }),
+  provenance: z.object({
+    summary: z.string().min(1),
+    trainedOn: z.string().min(1),
+    created: z.string().optional(),
+    tool: z.string().optional(),
+    preset: z.string().optional(),
+    seed: z.number().optional(),
+    epochs: z.number().optional(),
+    validation: MetricsSchema.optional(),
+  }),
+});
+
+export type BundleManifest = z.infer<typeof BundleManifestSchema>;
+
+export interface LoadedBundle {
+  dir: string;
+  manifest: BundleManifest;
+  /** sha256 of bundle.json and the model file: identifies exactly what ran (recorded in run.json). */
+  hash: string;
+  modelPath: string;
+}
+
+/** A bundle that cannot be used, with the file and the field at fault. */
+export class BundleError extends Error {
+  constructor(
+    message: string,
+    readonly file: string,
+    readonly hint = 'fix or reinstall the bundle (format: docs/bundles.md)',
+  ) {
+    super(message);
+    this.name = 'BundleError';
+  }
+}
+
+export function labelsMatchAbaw(m: BundleManifest): boolean {
+  return m.labels.expressions.join() === EXPRESSIONS.join() && m.labels.aus.join() === AUS.join();
+}
+
+export function loadBundle(dir: string): LoadedBundle {
+  const file = path.join(dir, MANIFEST_NAME);
+  if (!existsSync(file)) throw new BundleError(`no ${MANIFEST_NAME} in the bundle folder`, dir);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new BundleError(`cannot be read as JSON (${(err as Error).message})`, file);
+  }
+  const parsed = BundleManifestSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new BundleError(`field "${issue.path.join('.') || '(root)'}": ${issue.message}`, file);
+  }
+  const m = parsed.data;
+  const dims = m.features.extractors.reduce((a, e) => a + e.dim, 0);
+  if (dims !== m.features.dim) throw new BundleError(`field "features.dim" is ${m.features.dim} but the extractors' dims add up to ${dims}`, file);
+  if (m.labels.expressions.length !== EXPRESSIONS.length || m.labels.aus.length !== AUS.length) {
+    throw new BundleError(`field "labels": ${m.labels.expressions.length} expressions and ${m.labels.aus.length} AUs; this version reads the ABAW schema (8 and 12)`, file);
+  }
+  const modelPath = path.join(dir, m.model.file);
+  if (!existsSync(modelPath)) throw new BundleError(`field "model.file": ${m.model.file} is missing from the bundle`, file);
+  const modelBytes = readFileSync(modelPath);
+  const modelSha = createHash('sha256').update(modelBytes).digest('hex');
+  if (m.model.sha256 && m.model.sha256 !== modelSha) {
+    throw new BundleError(`field "model.sha256" does not match ${m.model.file} (the file was changed or damaged)`, file);
+  }
+  const hash = createHash('sha256').update(readFileSync(file)).update(modelSha).digest('hex');
+  return { dir, manifest: m, hash, modelPath };
+}

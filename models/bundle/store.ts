@@ -1,0 +1,106 @@
+/**
+ * Installed model bundles: `<data>/bundles/<id>@<version>/`, plus `default.json` naming the default.
+ * The starter bundle is always available (built on demand) and is the default until a trained
+ * temporal bundle is installed.
+ */
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { writeFileAtomic } from '../storage.js';
+import { BundleError, loadBundle, MANIFEST_NAME, type LoadedBundle } from './manifest.js';
+import { ensureStarterBundle, STARTER_ID } from '../starter/starter-bundle.js';
+
+/** User data (kept, unlike the cache): AFFECT_STUDIO_DATA, else the platform's data folder. */
+export function dataRoot(): string {
+  if (process.env.AFFECT_STUDIO_DATA) return path.resolve(process.env.AFFECT_STUDIO_DATA);
+  if (process.platform === 'win32') return path.join(process.env.APPDATA ?? path.join(os.homedir(), 'AppData', 'Roaming'), 'affect-studio');
+  if (process.platform === 'darwin') return path.join(os.homedir(), 'Library', 'Application Support', 'affect-studio');
+  return path.join(process.env.XDG_DATA_HOME ?? path.join(os.homedir(), '.local', 'share'), 'affect-studio');
+}
+
+export const bundlesDir = (): string => path.join(dataRoot(), 'bundles');
+const defaultFile = (): string => path.join(bundlesDir(), 'default.json');
+
+export interface InstalledBundle {
+  ref: string;
+  dir: string;
+  kind: string;
+  description: string;
+  isDefault: boolean;
+}
+
+export function installedBundles(): InstalledBundle[] {
+  const dir = bundlesDir();
+  const def = defaultRef();
+  const list: InstalledBundle[] = [];
+  if (existsSync(dir)) {
+    for (const name of readdirSync(dir).sort()) {
+      const p = path.join(dir, name);
+      if (!existsSync(path.join(p, MANIFEST_NAME))) continue;
+      try {
+        const b = loadBundle(p);
+        list.push({ ref: name, dir: p, kind: b.manifest.kind, description: b.manifest.description, isDefault: def === name });
+      } catch (err) {
+        list.push({ ref: name, dir: p, kind: 'broken', description: (err as Error).message, isDefault: def === name });
+      }
+    }
+  }
+  return list;
+}
+
+function defaultRef(): string {
+  try {
+    return (JSON.parse(readFileSync(defaultFile(), 'utf8')) as { ref: string }).ref;
+  } catch {
+    return STARTER_ID;
+  }
+}
+
+export function setDefaultBundle(ref: string): void {
+  if (ref !== STARTER_ID) resolveBundleDir(ref);
+  mkdirSync(bundlesDir(), { recursive: true });
+  writeFileAtomic(defaultFile(), `${JSON.stringify({ ref }, null, 2)}\n`);
+}
+
+/**
+ * Copies a bundle folder into the store (validating it first). A trained temporal bundle becomes
+ * the default unless `makeDefault` is false.
+ */
+export function installBundle(src: string, makeDefault?: boolean): LoadedBundle & { ref: string } {
+  const b = loadBundle(src);
+  const ref = `${b.manifest.id}@${b.manifest.version}`;
+  const dest = path.join(bundlesDir(), ref);
+  rmSync(dest, { recursive: true, force: true });
+  mkdirSync(bundlesDir(), { recursive: true });
+  cpSync(src, dest, { recursive: true });
+  if (makeDefault ?? b.manifest.kind === 'temporal') setDefaultBundle(ref);
+  return { ...loadBundle(dest), ref };
+}
+
+export function removeBundle(ref: string): void {
+  const dir = path.join(bundlesDir(), ref);
+  if (!existsSync(dir)) throw new BundleError(`no installed bundle "${ref}"`, bundlesDir(), 'see `affect-studio bundles list`');
+  rmSync(dir, { recursive: true, force: true });
+  if (defaultRef() === ref) rmSync(defaultFile(), { force: true });
+}
+
+/**
+ * A bundle reference → its folder: a path to a bundle folder, "starter", an installed
+ * `<id>@<version>`, or an installed `<id>` (its newest version).
+ */
+export function resolveBundleDir(ref: string): string {
+  if (ref === STARTER_ID) return ensureStarterBundle();
+  if (existsSync(path.join(ref, MANIFEST_NAME)) || ref.includes('/') || ref.includes(path.sep)) return path.resolve(ref);
+  const installed = installedBundles().filter((b) => b.ref === ref || b.ref.startsWith(`${ref}@`));
+  if (!installed.length) throw new BundleError(`no bundle "${ref}" (neither a folder with ${MANIFEST_NAME} nor an installed bundle)`, ref, 'see `affect-studio bundles list`');
+  return installed[installed.length - 1].dir;
+}
+
+export function defaultBundleDir(): string {
+  const ref = defaultRef();
+  try {
+    return resolveBundleDir(ref);
+  } catch {
+    return ensureStarterBundle(); // the default was removed by hand
+  }
+}
