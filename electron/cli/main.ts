@@ -6,6 +6,8 @@ import { Command, CommanderError } from 'commander';
 import { UserError } from '../engine/errors.js';
 import { featuresCommand } from './features-command.js';
 import { predictCommand } from './predict-command.js';
+import { evalCommand } from './eval-command.js';
+import { bundlesCommand } from './bundles-command.js';
 import { toolVersion } from '../engine/version.js';
 
 
@@ -15,13 +17,16 @@ export function buildProgram(): Command {
     .version(toolVersion())
     .showHelpAfterError('(run with --help for usage)')
     .addCommand(featuresCommand())
-    .addCommand(predictCommand());
+    .addCommand(predictCommand())
+    .addCommand(evalCommand())
+    .addCommand(bundlesCommand());
 }
 
 async function main(): Promise<void> {
   const program = buildProgram();
   // usage errors exit with 2 (like a run that could not start), not commander's 1
-  for (const cmd of [program, ...program.commands]) cmd.exitOverride();
+  const all = (c: Command): Command[] => [c, ...c.commands.flatMap(all)];
+  for (const cmd of all(program)) cmd.exitOverride();
   try {
     await program.parseAsync(process.argv);
   } catch (err) {
