@@ -24,6 +24,8 @@ export interface VideoRecord {
   faceRows?: number;
   faceIds?: number[];
   seconds: number;
+  /** Seconds in the features stage (decoding, faces, extractors) and in the temporal models. */
+  timings?: { features: number; temporal: number };
   featuresFromCache?: string;
   error?: string;
   warnings?: string[];
@@ -105,11 +107,11 @@ export async function runPredictJob(
     const workDir = path.join(outDir, '.work', video.stem);
     let entry: VideoRecord;
     try {
-      const { rows, features } = await predictor.predict(video.file, { workDir, stem: video.stem, onProgress: events.onProgress, signal: options.signal });
+      const { rows, features, timings } = await predictor.predict(video.file, { workDir, stem: video.stem, onProgress: events.onProgress, signal: options.signal });
       writePredictions(output, format, video.stem, rows, predictor.auThresholds);
       entry = {
         file: video.file, status: 'done', output: path.basename(output), frames: features.frames, faceRows: features.faceRows, faceIds: features.faceIds,
-        seconds: (performance.now() - t0) / 1000, featuresFromCache: features.cache, warnings: features.warnings,
+        seconds: (performance.now() - t0) / 1000, timings, featuresFromCache: features.cache, warnings: features.warnings,
       };
     } catch (err) {
       if ((err as Error).name === 'AbortError') throw err;

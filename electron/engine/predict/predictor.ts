@@ -116,8 +116,10 @@ export class Predictor {
   }
 
   /** Computes (or takes from the cache) the video's features, then predicts every face row. */
-  async predict(file: string, run: { workDir: string; stem: string; onProgress?: (p: VideoProgress) => void; signal?: AbortSignal }): Promise<{ rows: PredictionRow[]; features: VideoFeaturesResult; fps: number }> {
+  async predict(file: string, run: { workDir: string; stem: string; onProgress?: (p: VideoProgress) => void; signal?: AbortSignal }): Promise<{ rows: PredictionRow[]; features: VideoFeaturesResult; fps: number; timings: { features: number; temporal: number } }> {
+    const t0 = performance.now();
     const features = await this.features.run(file, { outDir: run.workDir, stem: run.stem, onProgress: run.onProgress, signal: run.signal });
+    const t1 = performance.now();
     const faceRows = (parse(readFileSync(features.outputs.facesCsv), { columns: true }) as Record<string, string>[]).map((r) => ({
       frame: Number(r.frame),
       timestamp: Number(r.timestamp),
@@ -127,7 +129,8 @@ export class Predictor {
     const meta = JSON.parse(readFileSync(features.outputs.meta, 'utf8')) as { extractors: { id: string; offset: number; dim: number }[]; video: { fps: number } };
     const fps = meta.video.fps || 25;
     const rows = await this.predictRows(faceRows, features.outputs.featuresNpy, meta.extractors, Math.round((this.options.maxGapSeconds ?? 1) * fps));
-    return { rows, features, fps };
+    // seconds spent finding faces and features (decoding included) vs running the temporal models
+    return { rows, features, fps, timings: { features: (t1 - t0) / 1000, temporal: (performance.now() - t1) / 1000 } };
   }
 
   /** Runs the bundles over the face tracks of one table of rows and their features file. */

@@ -1,13 +1,15 @@
 #!/usr/bin/env node
 /**
- * Features benchmark (`npm run bench`): where the time goes and whether memory stays flat.
+ * Benchmarks (`npm run bench`): the features pipeline (where the time goes, whether memory stays
+ * flat) and the temporal models (./temporal-bench.ts).
  *
  * Every figure is also given as a ratio to decode-only speed measured in the same run, because
  * these machines are shared and absolute numbers drift. Stage figures are "frames per second of
  * that stage alone" (frames ÷ time spent in the stage) on the decoded frames of the clip.
  *
- *   npm run bench                 clip stages + 1-minute and 10-minute peak RSS
- *   npm run bench -- --quick      clip stages + 1-minute RSS only
+ *   npm run bench                      everything (≈ 10 minutes on 2 cores)
+ *   npm run bench -- --quick           no 10-minute video, no paper-size models
+ *   npm run bench -- --only=temporal   one part (features | temporal)
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -23,11 +25,13 @@ import { FeaturePipeline } from '../../electron/engine/features/pipeline.js';
 import { resolveVideoTools } from '../../electron/engine/video/binaries.js';
 import { probeVideo } from '../../electron/engine/video/probe.js';
 import { VideoDecoder, type Frame } from '../../electron/engine/video/decode.js';
+import { temporalBench } from './temporal-bench.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '../../..');
 const clip = path.resolve(repo, '../shared/data/videos/WolfgangLanger_Pexels.mp4');
 const quick = process.argv.includes('--quick');
+const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7);
 const tools = resolveVideoTools();
 const work = path.join(os.tmpdir(), 'affect-studio-bench');
 mkdirSync(work, { recursive: true });
@@ -100,13 +104,8 @@ function peakRss(file: string): { frames: number; seconds: number; maxRssMiB: nu
 const f1 = (x: number): string => x.toFixed(1);
 const ratio = (x: number, base: number): string => (x / base).toFixed(3);
 
-async function main(): Promise<void> {
-  const lines: string[] = [];
-  const say = (s: string): void => {
-    console.log(s);
-    lines.push(s);
-  };
-  say(`# Features benchmark — ${new Date().toISOString()}`);
+async function featuresBench(say: (s: string) => void): Promise<void> {
+  say(`# Features — ${new Date().toISOString()}`);
   say(`machine: ${os.cpus().length} × ${os.cpus()[0]?.model}, Node ${process.version}; clip ${path.basename(clip)} (640×360, 472 frames)\n`);
   const decode = await decodeFps(clip);
   const frames = await decodedFrames(clip);
@@ -133,10 +132,20 @@ async function main(): Promise<void> {
     const r = peakRss(longVideo(seconds));
     say(`| ${seconds / 60}-minute loop of the clip | ${r.frames} | ${f1(r.frames / r.seconds)} | ${r.maxRssMiB.toFixed(0)} |`);
   }
+}
+
+async function main(): Promise<void> {
+  const lines: string[] = [];
+  const say = (s: string): void => {
+    console.log(s);
+    lines.push(s);
+  };
+  if (!only || only === 'features') await featuresBench(say);
+  if (!only || only === 'temporal') await temporalBench(say, clip, quick);
   const outDir = path.join(repo, 'bench-results');
   mkdirSync(outDir, { recursive: true });
-  writeFileSync(path.join(outDir, 'features.md'), `${lines.join('\n')}\n`);
-  console.log(`\nwritten to ${path.join(outDir, 'features.md')}`);
+  writeFileSync(path.join(outDir, 'bench.md'), `${lines.join('\n')}\n`);
+  console.log(`\nwritten to ${path.join(outDir, 'bench.md')}`);
 }
 
 await main();
