@@ -8,6 +8,7 @@ import { featuresCommand } from './features-command.js';
 import { predictCommand } from './predict-command.js';
 import { evalCommand } from './eval-command.js';
 import { bundlesCommand } from './bundles-command.js';
+import { serveCommand } from './serve-command.js';
 import { toolVersion } from '../engine/version.js';
 
 
@@ -19,7 +20,8 @@ export function buildProgram(): Command {
     .addCommand(featuresCommand())
     .addCommand(predictCommand())
     .addCommand(evalCommand())
-    .addCommand(bundlesCommand());
+    .addCommand(bundlesCommand())
+    .addCommand(serveCommand());
 }
 
 async function main(): Promise<void> {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { auF1, ccc, f1, macroF1, pMtl, tuneThreshold } from '../../electron/engine/eval/metrics.js';
+import { auF1, ccc, f1, icc31, macroF1, pMtl, tuneThreshold } from '../../electron/engine/eval/metrics.js';
 
 describe('challenge metrics, worked by hand', () => {
   it('CCC', () => {
@@ -42,6 +42,15 @@ describe('challenge metrics, worked by hand', () => {
     expect(t.threshold).toBeGreaterThan(0.3);
     expect(t.threshold).toBeLessThanOrEqual(0.4);
     expect(auF1([0.2, 0.2], [0, 0], 0.5)).toBe(0); // an AU that never occurs
+  });
+
+  it('ICC(3,1) between raters', () => {
+    // Shrout & Fleiss (1979), Table 2: 6 targets × 4 judges → ICC(3,1) = 0.71
+    const sf = [[9, 2, 5, 8], [6, 1, 3, 2], [8, 4, 6, 8], [7, 1, 2, 6], [10, 5, 6, 9], [6, 2, 4, 7]];
+    expect(icc31(sf)).toBeCloseTo(0.7148, 3);
+    // a constant offset between raters does not lower consistency
+    expect(icc31([[1, 3], [2, 4], [5, 7]])).toBeCloseTo(1, 12);
+    expect(icc31([[1, 2]])).toBeNaN();
   });
 
   it('P_MTL', () => {

@@ -73,3 +73,24 @@ export function tuneThreshold(prob: ArrayLike<number>, label: ArrayLike<number>)
 }
 
 export const pMtl = (cccV: number, cccA: number, f1Expr: number, f1Au: number): number => 0.5 * (cccV + cccA) + f1Expr + f1Au;
+
+/**
+ * ICC(3,1): two-way mixed effects, consistency, single rater (Shrout & Fleiss), for k raters'
+ * ratings of n targets (`ratings[target][rater]`). NaN when undefined (fewer than 2 targets).
+ */
+export function icc31(ratings: number[][]): number {
+  const n = ratings.length;
+  if (n < 2) return NaN;
+  const k = ratings[0].length;
+  const grand = ratings.flat().reduce((a, b) => a + b, 0) / (n * k);
+  const rowMeans = ratings.map((r) => r.reduce((a, b) => a + b, 0) / k);
+  const colMeans = Array.from({ length: k }, (_, j) => ratings.reduce((a, r) => a + r[j], 0) / n);
+  let ssRows = 0, ssCols = 0, ssTotal = 0;
+  for (let i = 0; i < n; i++) ssRows += k * (rowMeans[i] - grand) ** 2;
+  for (let j = 0; j < k; j++) ssCols += n * (colMeans[j] - grand) ** 2;
+  for (const r of ratings) for (const v of r) ssTotal += (v - grand) ** 2;
+  const msRows = ssRows / (n - 1);
+  const msError = (ssTotal - ssRows - ssCols) / ((n - 1) * (k - 1));
+  const denom = msRows + (k - 1) * msError;
+  return denom === 0 ? NaN : (msRows - msError) / denom;
+}

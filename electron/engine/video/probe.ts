@@ -145,3 +145,17 @@ export async function countShownPackets(file: string, ffprobe: string): Promise<
   const { stdout } = await run(ffprobe, ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=flags', '-of', 'csv=p=0', file], { maxBuffer: 256 << 20 });
   return stdout.split('\n').filter((l) => l.trim() && !l.includes('D')).length;
 }
+
+/**
+ * Presentation time (seconds) of every frame, in display order, on the decoder's clock (the file's
+ * start time subtracted, as ffmpeg does). Reads packet headers only: fast even for long files.
+ */
+export async function frameTimes(file: string, ffprobe: string): Promise<number[]> {
+  const { stdout } = await run(ffprobe, ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=pts_time,flags:format=start_time', '-of', 'json', file], { maxBuffer: 512 << 20 });
+  const json = JSON.parse(stdout) as { packets?: { pts_time?: string; flags?: string }[]; format?: { start_time?: string } };
+  const start = Number(json.format?.start_time ?? 0) || 0;
+  return (json.packets ?? [])
+    .filter((p) => p.pts_time !== undefined && !(p.flags ?? '').includes('D'))
+    .map((p) => Number(p.pts_time) - start)
+    .sort((a, b) => a - b);
+}

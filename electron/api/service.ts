@@ -1,0 +1,248 @@
+/**
+ * The handlers behind the API: one object per open project, used by both transports (Electron IPC
+ * and web mode). Plain Node: no Electron here; the shell adds its native dialogs through `hooks`.
+ */
+import { readdirSync, rmSync, statSync } from 'node:fs';
+import type { z } from 'zod';
+import os from 'node:os';
+import path from 'node:path';
+import { loadBundle } from '../../models/bundle/manifest.js';
+import { defaultBundleDir, installedBundles, resolveBundleDir } from '../../models/bundle/store.js';
+import { ensureStarterBundle } from '../../models/starter/starter-bundle.js';
+import { AnnotationStore } from '../engine/annotations/store.js';
+import { agreement, exportAbaw, importAbaw, prefillFromRun } from '../engine/annotations/conversions.js';
+import { UserError } from '../engine/errors.js';
+import { BatchQueue } from '../engine/jobs/batch-queue.js';
+import { VIDEO_EXTENSIONS } from '../engine/jobs/inputs.js';
+import { Predictor, type PredictorOptions } from '../engine/predict/predictor.js';
+import { Project } from '../engine/project/project.js';
+import { RunStore } from '../engine/runs/run-store.js';
+import { resolveVideoTools, type VideoTools } from '../engine/video/binaries.js';
+import { frameTimes, probeVideo } from '../engine/video/probe.js';
+import { toolVersion } from '../engine/version.js';
+import type { EventName, Events, Method, RequestOf, Responses, BundleSummary } from './contract.js';
+import { Requests } from './contract.js';
+
+export interface ServiceOptions {
+  projectDir: string;
+  mode: 'electron' | 'web';
+  /** How the UI reaches a video's bytes: `media://<id>` in Electron, `/media/<id>` in web mode. */
+  mediaUrl: (videoId: string) => string;
+  tools?: VideoTools;
+  /** Engine settings for runs started from the UI (provider, cache folder…). */
+  engine?: Partial<Omit<PredictorOptions, 'bundleDirs' | 'tools'>>;
+  /** Native dialogs (Electron only). */
+  hooks?: { openVideo?: () => Promise<string | null>; openFolder?: () => Promise<string | null> };
+}
+
+type Listener = <E extends EventName>(name: E, payload: Events[E]) => void;
+
+export class ApiService {
+  readonly project: Project;
+  private readonly runs: RunStore;
+  private readonly annotations: AnnotationStore;
+  readonly batch: BatchQueue;
+  private readonly tools: VideoTools;
+  private readonly listeners = new Set<Listener>();
+  private readonly jobs = new Map<string, AbortController>();
+  private readonly predictors = new Map<string, Promise<Predictor>>();
+  private jobCounter = 0;
+
+  constructor(readonly options: ServiceOptions) {
+    this.project = new Project(options.projectDir);
+    this.runs = new RunStore(this.project.runsDir);
+    this.annotations = new AnnotationStore(this.project.annotationsDir);
+    this.tools = options.tools ?? resolveVideoTools();
+    this.batch = new BatchQueue(this.project.batchFile, (bundles) => this.predictor(bundles), (s) => this.emit('batch.changed', s));
+  }
+
+  on(listener: Listener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private emit<E extends EventName>(name: E, payload: Events[E]): void {
+    for (const l of this.listeners) l(name, payload);
+  }
+
+  /** Validates the arguments of a request and runs its handler. */
+  async call<M extends Method>(method: string, args: unknown): Promise<Responses[M]> {
+    if (!Object.hasOwn(Requests, method)) throw new UserError(`unknown API method "${method}"`);
+    const parsed = Requests[method as M].safeParse(args ?? {});
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new UserError(`invalid arguments for ${method}: "${issue.path.join('.') || '(root)'}" ${issue.message}`);
+    }
+    const handler = this.handlers[method as M] as (a: unknown) => Promise<Responses[M]> | Responses[M];
+    return handler(parsed.data);
+  }
+
+  private video(videoId: string) {
+    const v = this.project.opened(videoId);
+    if (!v) throw new UserError(`video "${videoId}" is not open`, 'open it first');
+    return v;
+  }
+
+  /** Path of an opened video, for the media route; undefined for anything else. */
+  mediaFile(videoId: string): string | undefined {
+    return this.project.opened(videoId)?.path;
+  }
+
+  private predictor(bundles: string[], weights?: number[], smoothing?: { valence?: number; arousal?: number }): Promise<Predictor> {
+    const key = JSON.stringify([bundles, weights, smoothing]);
+    let p = this.predictors.get(key);
+    if (!p) {
+      const dirs = bundles.length ? bundles.map(resolveBundleDir) : [defaultBundleDir()];
+      p = Predictor.create({ ...this.options.engine, tools: this.tools, bundleDirs: dirs, weights, smoothing });
+      p.catch(() => this.predictors.delete(key));
+      this.predictors.set(key, p);
+    }
+    return p;
+  }
+
+  private docBase(videoId: string) {
+    const v = this.video(videoId);
+    return { v, base: { path: v.path, name: path.basename(v.path) } };
+  }
+
+  private readonly handlers: { [M in Method]: (args: z.output<(typeof Requests)[M]>) => Promise<Responses[M]> | Responses[M] } = {
+    'app.info': () => ({ version: toolVersion(), mode: this.options.mode, project: this.project.dir, executionProviders: [this.options.engine?.provider ?? 'auto'] }),
+
+    'fs.list': ({ path: p }) => {
+      const dir = path.resolve(p ?? os.homedir());
+      let names: string[];
+      try {
+        names = readdirSync(dir);
+      } catch (err) {
+        throw new UserError(`cannot list the folder (${(err as NodeJS.ErrnoException).code})`, 'choose another folder', dir);
+      }
+      const entries = names.filter((n) => !n.startsWith('.')).map((name) => {
+        const full = path.join(dir, name);
+        let kind: 'dir' | 'video' | 'file' = 'file';
+        try {
+          if (statSync(full).isDirectory()) kind = 'dir';
+          else if (VIDEO_EXTENSIONS.has(path.extname(name).toLowerCase())) kind = 'video';
+        } catch {
+          /* unreadable entries are listed as plain files */
+        }
+        return { name, path: full, kind };
+      }).sort((a, b) => (a.kind === 'dir' ? 0 : 1) - (b.kind === 'dir' ? 0 : 1) || a.name.localeCompare(b.name));
+      const parent = path.dirname(dir);
+      return { path: dir, parent: parent === dir ? null : parent, entries };
+    },
+
+    'dialog.openVideo': async () => ({ path: (await this.options.hooks?.openVideo?.()) ?? null }),
+    'dialog.openFolder': async () => ({ path: (await this.options.hooks?.openFolder?.()) ?? null }),
+
+    'videos.open': async ({ path: file }) => {
+      const info = await probeVideo(file, this.tools.ffprobe);
+      const times = await frameTimes(file, this.tools.ffprobe);
+      const videoId = this.project.register(file, info, times);
+      return {
+        videoId, path: path.resolve(file), name: path.basename(file), mediaUrl: this.options.mediaUrl(videoId),
+        width: info.width, height: info.height, fps: info.fps, durationSec: info.durationSec, frameCount: times.length || info.frameCount,
+        codec: info.codec, variableFrameRate: info.variableFrameRate,
+      };
+    },
+    'videos.recent': () => this.project.recent().map((v) => ({ path: v.path, name: path.basename(v.path), opened: v.opened })),
+
+    'bundles.list': () => {
+      const def = defaultBundleDir();
+      const summary = (dir: string, ref: string): BundleSummary => {
+        const m = loadBundle(dir).manifest;
+        return { ref, id: m.id, version: m.version, kind: m.kind, description: m.description, trainedOn: m.provenance.trainedOn, isDefault: dir === def };
+      };
+      return [summary(ensureStarterBundle(), 'starter'), ...installedBundles().filter((b) => b.kind !== 'broken').map((b) => summary(b.dir, b.ref))];
+    },
+
+    'runs.start': ({ videoId, bundles, weights, smoothing }) => {
+      const v = this.video(videoId);
+      const jobId = `job-${++this.jobCounter}`;
+      const abort = new AbortController();
+      this.jobs.set(jobId, abort);
+      void (async () => {
+        try {
+          const predictor = await this.predictor(bundles, weights, smoothing);
+          const runId = this.runs.newRunId();
+          const workDir = path.join(this.project.runsDir, '.work', runId);
+          const { rows, features } = await predictor.predict(v.path, {
+            workDir, stem: 'video', signal: abort.signal,
+            onProgress: (p) => this.emit('job.progress', { jobId, done: p.done, total: p.total, stage: 'faces and features' }),
+          });
+          this.emit('job.progress', { jobId, done: 1, total: 1, stage: 'temporal models' });
+          const label = predictor.bundles.map((b) => `${b.id}${predictor.bundles.length > 1 ? ` ×${b.weight}` : ''}`).join(' + ');
+          this.runs.save(videoId, {
+            runId, videoId, created: new Date().toISOString(), source: 'model', label, auThresholds: predictor.auThresholds,
+            details: { bundles: predictor.bundles, executionProvider: predictor.provider, warnings: features.warnings },
+          }, rows, features.outputs.facesCsv);
+          rmSync(workDir, { recursive: true, force: true });
+          this.emit('job.done', { jobId, runId });
+        } catch (err) {
+          const cancelled = (err as Error).name === 'AbortError';
+          this.emit('job.failed', { jobId, error: cancelled ? 'cancelled' : describe(err), cancelled });
+        } finally {
+          this.jobs.delete(jobId);
+        }
+      })();
+      return { jobId };
+    },
+    'runs.list': ({ videoId }) => this.runs.list(videoId, videoId),
+    'runs.get': ({ runId }) => this.runs.load(runId),
+    'runs.import': ({ videoId, path: file }) => {
+      this.video(videoId);
+      return this.runs.import(videoId, videoId, file);
+    },
+    'jobs.cancel': ({ jobId }) => {
+      const j = this.jobs.get(jobId);
+      j?.abort();
+      return { cancelled: !!j };
+    },
+
+    'annotations.list': ({ videoId }) => this.annotations.annotators(videoId),
+    'annotations.load': ({ videoId, annotator }) => this.annotations.load(videoId, annotator, this.docBase(videoId).base),
+    'annotations.apply': ({ videoId, annotator, ops }) => ({ updated: this.annotations.apply(videoId, annotator, this.docBase(videoId).base, ops).updated }),
+    'annotations.prefill': ({ videoId, annotator, runId, minConfidence }) => {
+      const doc = prefillFromRun(this.runs.load(runId), this.docBase(videoId).base, annotator);
+      // low-confidence model suggestions stay, marked, so the annotator sees what to check first
+      for (const s of doc.segments) if ((s.confidence ?? 1) < minConfidence) s.confidence = Math.min(s.confidence ?? 1, minConfidence - 1e-9);
+      return this.annotations.replace(videoId, annotator, doc);
+    },
+    'annotations.export': ({ videoId, annotator, dir }) => {
+      const { v, base } = this.docBase(videoId);
+      const files = exportAbaw(this.annotations.load(videoId, annotator, base), v.frameTimes, path.resolve(dir), path.parse(v.path).name);
+      if (!files.length) throw new UserError('nothing to export: this annotator has no annotations for the video');
+      return { files };
+    },
+    'annotations.import': ({ videoId, annotator, dir }) => {
+      const { v, base } = this.docBase(videoId);
+      let doc;
+      try {
+        doc = importAbaw(path.resolve(dir), path.parse(v.path).name, v.frameTimes, base, annotator);
+      } catch (err) {
+        throw new UserError((err as Error).message, 'choose the folder holding VA_Estimation_Challenge / EXPR_Recognition_Challenge / AU_Detection_Challenge', dir);
+      }
+      return this.annotations.replace(videoId, annotator, doc);
+    },
+    'agreement.compute': ({ videoId, runId }) => {
+      const { v, base } = this.docBase(videoId);
+      const docs = this.annotations.annotators(videoId).map((a) => this.annotations.load(videoId, a, base));
+      return agreement(docs, v.frameTimes, runId ? this.runs.load(runId) : undefined);
+    },
+
+    'batch.add': ({ paths }) => this.batch.add(paths),
+    'batch.remove': ({ file }) => this.batch.remove(file),
+    'batch.state': () => this.batch.snapshot(),
+    'batch.start': ({ outDir, format, bundles }) => this.batch.start(path.resolve(outDir), format, bundles),
+    'batch.pause': () => this.batch.pause(),
+    'batch.cancel': () => this.batch.cancel(),
+  };
+
+  /** Flushes annotation documents (on quit). */
+  close(): void {
+    this.annotations.compactAll();
+  }
+}
+
+function describe(err: unknown): string {
+  return err instanceof UserError ? err.describe() : (err as Error).message;
+}

@@ -1,0 +1,140 @@
+/**
+ * Model runs of a project's videos, kept so the timeline can show them and compare them:
+ *   <project>/runs/<video key>/<run id>/run.json        what ran (or what was imported)
+ *                                     /predictions.csv  our native CSV
+ *                                     /faces.csv        face boxes (runs made here)
+ * Imported OpenFace files are converted to the native CSV on import (docs/annotations.md).
+ */
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse } from 'csv-parse/sync';
+import { AUS, EXPRESSIONS } from '../../../models/labels.js';
+import { writeFileAtomic } from '../../../models/storage.js';
+import type { FaceSeries, RunData, RunSummary } from '../../api/contract.js';
+import { NATIVE_COLUMNS, openFaceAu } from '../export/columns.js';
+import { nativeCsv } from '../export/prediction-csv.js';
+import type { PredictionRow } from '../predict/predictor.js';
+import { UserError } from '../errors.js';
+
+interface StoredRun extends RunSummary {
+  videoKey: string;
+  auThresholds: number[];
+  details?: unknown;
+}
+
+const num = (s: string | undefined): number | null => (s === undefined || s === '' ? null : Number(s));
+
+export class RunStore {
+  constructor(readonly root: string) {}
+
+  private runDir(videoKey: string, runId: string): string {
+    return path.join(this.root, videoKey, runId);
+  }
+
+  newRunId(): string {
+    return `${new Date().toISOString().replace(/[-:.TZ]/g, '').slice(0, 14)}-${Math.random().toString(36).slice(2, 6)}`;
+  }
+
+  list(videoKey: string, videoId: string): RunSummary[] {
+    const dir = path.join(this.root, videoKey);
+    if (!existsSync(dir)) return [];
+    return readdirSync(dir)
+      .filter((r) => existsSync(path.join(dir, r, 'run.json')))
+      .map((r) => JSON.parse(readFileSync(path.join(dir, r, 'run.json'), 'utf8')) as StoredRun)
+      .map((r) => ({ runId: r.runId, videoId, created: r.created, source: r.source, label: r.label }))
+      .sort((a, b) => a.created.localeCompare(b.created));
+  }
+
+  /** Saves a run made here: the predictions and the face boxes they belong to. */
+  save(videoKey: string, run: Omit<StoredRun, 'videoKey'>, rows: PredictionRow[], facesCsv?: string): RunSummary {
+    const dir = this.runDir(videoKey, run.runId);
+    mkdirSync(dir, { recursive: true });
+    writeFileAtomic(path.join(dir, 'predictions.csv'), nativeCsv(rows));
+    if (facesCsv && existsSync(facesCsv)) copyFileSync(facesCsv, path.join(dir, 'faces.csv'));
+    writeFileAtomic(path.join(dir, 'run.json'), `${JSON.stringify({ ...run, videoKey }, null, 2)}\n`);
+    return { runId: run.runId, videoId: run.videoId, created: run.created, source: run.source, label: run.label };
+  }
+
+  find(runId: string): { dir: string; run: StoredRun } | undefined {
+    if (!existsSync(this.root)) return undefined;
+    for (const v of readdirSync(this.root)) {
+      const dir = path.join(this.root, v, runId);
+      if (existsSync(path.join(dir, 'run.json'))) return { dir, run: JSON.parse(readFileSync(path.join(dir, 'run.json'), 'utf8')) };
+    }
+    return undefined;
+  }
+
+  load(runId: string): RunData {
+    const found = this.find(runId);
+    if (!found) throw new UserError(`no run "${runId}"`, 'list the runs of the video again');
+    const rows = parse(readFileSync(path.join(found.dir, 'predictions.csv')), { columns: true }) as Record<string, string>[];
+    const boxes = new Map<string, number[]>();
+    if (existsSync(path.join(found.dir, 'faces.csv'))) {
+      for (const r of parse(readFileSync(path.join(found.dir, 'faces.csv')), { columns: true }) as Record<string, string>[]) {
+        if (r.face_id !== '') boxes.set(`${r.frame}/${r.face_id}`, [Number(r.x), Number(r.y), Number(r.w), Number(r.h)]);
+      }
+    }
+    const faces = new Map<number, FaceSeries>();
+    for (const r of rows) {
+      if (r.success !== '1' || r.face_id === '') continue;
+      const id = Number(r.face_id);
+      let f = faces.get(id);
+      if (!f) faces.set(id, (f = { faceId: id, frames: [], times: [], valence: [], arousal: [], expression: r.Neutral === '' ? null : [], au: [], boxes: boxes.size ? [] : null }));
+      f.frames.push(Number(r.frame));
+      f.times.push(Number(r.timestamp));
+      f.valence.push(num(r.valence));
+      f.arousal.push(num(r.arousal));
+      if (f.expression) f.expression.push(...EXPRESSIONS.map((e) => Number(r[e] || 0)));
+      f.au?.push(...AUS.map((a) => Number(r[a] || 0)));
+      if (f.boxes) f.boxes.push(...(boxes.get(`${r.frame}/${r.face_id}`) ?? [NaN, NaN, NaN, NaN]));
+    }
+    const { run } = found;
+    return { runId: run.runId, videoId: run.videoId, created: run.created, source: run.source, label: run.label, auThresholds: run.auThresholds, faces: [...faces.values()] };
+  }
+
+  /**
+   * Imports a CSV written by us (native) or by OpenFace 2.x (either separator style). OpenFace's
+   * AU intensities (0–5) become activations in [0, 1] (÷ 5); AUs it lacks stay empty.
+   */
+  import(videoKey: string, videoId: string, file: string): RunSummary {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new UserError(`cannot be read (${(err as NodeJS.ErrnoException).code})`, 'check the path', file);
+    }
+    const header = text.split('\n', 1)[0].split(',').map((h) => h.trim());
+    let rows: PredictionRow[];
+    let kind: string;
+    if (header.slice(0, 5).join(',') === NATIVE_COLUMNS.slice(0, 5).join(',')) {
+      kind = 'affect-studio CSV';
+      rows = (parse(text, { columns: true }) as Record<string, string>[]).map((r) => ({
+        frame: Number(r.frame), timestamp: Number(r.timestamp), faceId: r.face_id === '' ? undefined : Number(r.face_id), faceScore: num(r.face_score) ?? undefined,
+        valence: num(r.valence) ?? undefined, arousal: num(r.arousal) ?? undefined,
+        expression: r.Neutral === '' || r.Neutral === undefined ? undefined : Float32Array.from(EXPRESSIONS, (e) => Number(r[e])),
+        au: r.AU1 === '' || r.AU1 === undefined ? undefined : Float32Array.from(AUS, (a) => Number(r[a])),
+      }));
+    } else if (header.includes('frame') && header.some((h) => /^AU\d\d_r$/.test(h))) {
+      kind = 'OpenFace CSV';
+      const parsed = parse(text, { columns: (h: string[]) => h.map((x) => x.trim()), trim: true }) as Record<string, string>[];
+      rows = parsed.map((r) => {
+        const ok = r.success === undefined || Number(r.success) === 1;
+        return {
+          frame: Number(r.frame),
+          timestamp: Number(r.timestamp ?? 0),
+          faceId: ok ? Number(r.face_id ?? 0) : undefined,
+          faceScore: num(r.confidence) ?? undefined,
+          au: ok ? Float32Array.from(AUS, (a) => {
+            const v = r[`${openFaceAu(a)}_r`];
+            return v === undefined ? NaN : Math.max(0, Math.min(1, Number(v) / 5));
+          }) : undefined,
+        };
+      });
+    } else {
+      throw new UserError('is neither an affect-studio prediction CSV nor an OpenFace 2.x CSV', 'import the CSVs written by `affect-studio predict` or by OpenFace FeatureExtraction', file);
+    }
+    if (!rows.length) throw new UserError('has no rows', 'import a CSV with predictions', file);
+    const runId = this.newRunId();
+    return this.save(videoKey, { runId, videoId, created: new Date().toISOString(), source: 'import', label: `${kind}: ${path.basename(file)}`, auThresholds: AUS.map(() => 0.5) }, rows);
+  }
+}

@@ -1,0 +1,183 @@
+/**
+ * Web mode: the same UI and API as the desktop app, over HTTP + WebSocket, for lab servers without
+ * a display. Bound to loopback by default; every route needs the per-session token, given once in
+ * the printed URL (as Jupyter does) and then kept in an HttpOnly cookie.
+ */
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { createReadStream, existsSync, statSync } from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { ApiService } from '../api/service.js';
+import { mediaResponse } from '../api/media.js';
+import { UserError } from '../engine/errors.js';
+
+export interface WebServerOptions {
+  service: ApiService;
+  staticDir: string;
+  host?: string;
+  port?: number;
+  token?: string;
+}
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  token: string;
+  close(): Promise<void>;
+}
+
+const COOKIE = 'affect_studio_token';
+const STATIC_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8', '.svg': 'image/svg+xml',
+  '.png': 'image/png', '.ico': 'image/x-icon', '.json': 'application/json', '.woff2': 'font/woff2',
+};
+
+/** The page's Content-Security-Policy: only this origin's scripts; no inline scripts, no plugins, no framing. */
+export const CONTENT_SECURITY_POLICY = [
+  "default-src 'self'", "script-src 'self'", "style-src 'self' 'unsafe-inline'", "img-src 'self' data: blob:", "media-src 'self' blob:",
+  "connect-src 'self'", "font-src 'self'", "object-src 'none'", "base-uri 'none'", "frame-ancestors 'none'", "form-action 'none'",
+].join('; ');
+
+const SECURITY_HEADERS = { 'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'no-referrer', 'Cross-Origin-Opener-Policy': 'same-origin' };
+
+function sameToken(given: string | undefined | null, token: string): boolean {
+  if (!given) return false;
+  const a = Buffer.from(given);
+  const b = Buffer.from(token);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+function cookieToken(req: http.IncomingMessage): string | undefined {
+  const header = req.headers.cookie ?? '';
+  for (const part of header.split(';')) {
+    const [k, v] = part.trim().split('=');
+    if (k === COOKIE) return v;
+  }
+  return undefined;
+}
+
+export async function startWebServer(options: WebServerOptions): Promise<RunningServer> {
+  const host = options.host ?? '127.0.0.1';
+  const token = options.token ?? randomBytes(24).toString('base64url');
+  const { service } = options;
+  let port = options.port ?? 0;
+
+  const authorised = (req: http.IncomingMessage, url: URL): boolean => {
+    const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+    return sameToken(bearer, token) || sameToken(cookieToken(req), token) || sameToken(url.searchParams.get('token'), token);
+  };
+  // A page on another site could point a victim's browser at localhost under its own name (DNS
+  // rebinding): only requests addressed to this server's own host names are answered.
+  const allowedHost = (req: http.IncomingMessage): boolean => {
+    const h = (req.headers.host ?? '').toLowerCase();
+    return [`${host}:${port}`, `127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`].includes(h) || host === '0.0.0.0' || host === '::';
+  };
+
+  const json = (res: http.ServerResponse, status: number, body: unknown) => {
+    res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store', ...SECURITY_HEADERS });
+    res.end(JSON.stringify(body));
+  };
+
+  const serveStatic = (res: http.ServerResponse, pathname: string) => {
+    const root = path.resolve(options.staticDir);
+    let file = path.resolve(root, `.${decodeURIComponent(pathname)}`);
+    if (!file.startsWith(root + path.sep) && file !== root) return json(res, 404, { error: 'not found' });
+    if (!existsSync(file) || statSync(file).isDirectory()) file = path.join(root, 'index.html'); // the single-page app
+    if (!existsSync(file)) return json(res, 500, { error: `the UI is not built (${root}); run \`npm run build\`` });
+    const type = STATIC_TYPES[path.extname(file)] ?? 'application/octet-stream';
+    res.writeHead(200, { 'Content-Type': type, 'Content-Security-Policy': CONTENT_SECURITY_POLICY, 'Cache-Control': 'no-cache', ...SECURITY_HEADERS });
+    createReadStream(file).pipe(res);
+  };
+
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (!allowedHost(req)) return json(res, 403, { error: 'unexpected Host header' });
+    if (!authorised(req, url)) {
+      return json(res, 401, { error: 'missing or wrong token: open the URL printed by `affect-studio serve` (it ends in ?token=…)' });
+    }
+    if (url.searchParams.has('token') && req.method === 'GET' && !url.pathname.startsWith('/api/')) {
+      // keep the token in a cookie, and out of the address bar and history
+      res.writeHead(302, { 'Set-Cookie': `${COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/`, Location: url.pathname, ...SECURITY_HEADERS });
+      return res.end();
+    }
+    if (url.pathname.startsWith('/api/')) {
+      if (req.method !== 'POST') return json(res, 405, { error: 'use POST' });
+      const method = url.pathname.slice(5);
+      const chunks: Buffer[] = [];
+      let size = 0;
+      req.on('data', (c: Buffer) => {
+        size += c.length;
+        if (size > 16 << 20) req.destroy();
+        else chunks.push(c);
+      });
+      req.on('end', async () => {
+        let args: unknown;
+        try {
+          args = chunks.length ? JSON.parse(Buffer.concat(chunks).toString('utf8')) : {};
+        } catch {
+          return json(res, 400, { error: 'request body is not JSON' });
+        }
+        try {
+          json(res, 200, await service.call(method, args));
+        } catch (err) {
+          if (err instanceof UserError) json(res, 400, { error: err.message, hint: err.hint, file: err.file });
+          else {
+            console.error(err);
+            json(res, 500, { error: (err as Error).message });
+          }
+        }
+      });
+      return;
+    }
+    if (url.pathname.startsWith('/media/')) {
+      const file = service.mediaFile(decodeURIComponent(url.pathname.slice(7)));
+      if (!file) return json(res, 404, { error: 'not an opened video' });
+      const r = mediaResponse(file, req.headers.range);
+      res.writeHead(r.status, { ...r.headers, ...SECURITY_HEADERS });
+      if (r.body) r.body.pipe(res);
+      else res.end();
+      return;
+    }
+    serveStatic(res, url.pathname);
+  });
+
+  const wss = new WebSocketServer({ noServer: true });
+  const sockets = new Set<WebSocket>();
+  server.on('upgrade', (req, socket, head) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname !== '/events' || !allowedHost(req) || !authorised(req, url)) {
+      socket.write('HTTP/1.1 401 Unauthorized\r\n\r\n');
+      return socket.destroy();
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      sockets.add(ws);
+      ws.on('close', () => sockets.delete(ws));
+    });
+  });
+  const unsubscribe = service.on((name, payload) => {
+    const msg = JSON.stringify({ event: name, payload });
+    for (const ws of sockets) ws.send(msg);
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  port = (server.address() as { port: number }).port;
+  const shownHost = host.includes(':') ? `[${host}]` : host;
+  return {
+    url: `http://${shownHost}:${port}/?token=${token}`,
+    port,
+    token,
+    close: async () => {
+      unsubscribe();
+      for (const ws of sockets) ws.terminate();
+      wss.close();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await closed;
+      service.close();
+    },
+  };
+}
