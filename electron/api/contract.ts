@@ -68,6 +68,8 @@ export interface VideoSummary {
   frameCount: number;
   codec: string;
   variableFrameRate: boolean;
+  /** Presentation time of every frame (seconds), for frame-accurate stepping. */
+  frameTimes: number[];
 }
 
 export interface BundleSummary {

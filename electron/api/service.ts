@@ -141,7 +141,7 @@ export class ApiService {
       return {
         videoId, path: path.resolve(file), name: path.basename(file), mediaUrl: this.options.mediaUrl(videoId),
         width: info.width, height: info.height, fps: info.fps, durationSec: info.durationSec, frameCount: times.length || info.frameCount,
-        codec: info.codec, variableFrameRate: info.variableFrameRate,
+        codec: info.codec, variableFrameRate: info.variableFrameRate, frameTimes: times,
       };
     },
     'videos.recent': () => this.project.recent().map((v) => ({ path: v.path, name: path.basename(v.path), opened: v.opened })),

@@ -1,0 +1,100 @@
+/**
+ * The timeline's arithmetic, kept out of the components so it can be tested on its own: the
+ * visible window, zoom and pan, which samples fall in view, and per-pixel summaries so a
+ * 30-minute video draws as fast as a 30-second one (never one element per frame).
+ */
+export interface View {
+  /** Visible time range, seconds. */
+  start: number;
+  end: number;
+}
+
+export const MIN_SPAN = 0.5;
+
+export function clampView(v: View, duration: number): View {
+  const span = Math.min(Math.max(v.end - v.start, MIN_SPAN), Math.max(duration, MIN_SPAN));
+  const start = Math.min(Math.max(v.start, 0), Math.max(duration - span, 0));
+  return { start, end: start + span };
+}
+
+/** Zooms by `factor` (< 1 zooms in) keeping the time under the pointer in place. */
+export function zoomAt(v: View, at: number, factor: number, duration: number): View {
+  const start = at - (at - v.start) * factor;
+  const end = at + (v.end - at) * factor;
+  return clampView({ start, end }, duration);
+}
+
+export function pan(v: View, seconds: number, duration: number): View {
+  return clampView({ start: v.start + seconds, end: v.end + seconds }, duration);
+}
+
+/** Keeps the playhead in view while playing: pages forward when it leaves the window. */
+export function follow(v: View, t: number, duration: number): View {
+  if (t >= v.start && t <= v.end) return v;
+  const span = v.end - v.start;
+  return clampView({ start: t - span * 0.1, end: t - span * 0.1 + span }, duration);
+}
+
+export const timeToX = (t: number, v: View, width: number): number => ((t - v.start) / (v.end - v.start)) * width;
+export const xToTime = (x: number, v: View, width: number): number => v.start + (x / width) * (v.end - v.start);
+
+/** First index with times[i] >= t (times ascending). */
+export function lowerBound(times: ArrayLike<number>, t: number): number {
+  let lo = 0;
+  let hi = times.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (times[mid] < t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Index range [from, to) of samples inside the view, plus one on each side so lines reach the edges. */
+export function visibleRange(times: ArrayLike<number>, v: View): [number, number] {
+  return [Math.max(0, lowerBound(times, v.start) - 1), Math.min(times.length, lowerBound(times, v.end) + 1)];
+}
+
+/** Consecutive runs of equal values (e.g. the most probable class) within [from, to). */
+export function runs(values: (i: number) => number, from: number, to: number): { from: number; to: number; value: number }[] {
+  const out: { from: number; to: number; value: number }[] = [];
+  for (let i = from; i < to; i++) {
+    const v = values(i);
+    const last = out[out.length - 1];
+    if (last && last.value === v && last.to === i) last.to = i + 1;
+    else out.push({ from: i, to: i + 1, value: v });
+  }
+  return out;
+}
+
+/**
+ * Reduces per-frame values to one value per pixel column (the maximum: short AU activations stay
+ * visible when zoomed out). Columns without a sample are NaN.
+ */
+export function columnMax(times: ArrayLike<number>, value: (i: number) => number, v: View, width: number): Float32Array {
+  const cols = new Float32Array(Math.max(0, Math.floor(width))).fill(NaN);
+  const [from, to] = visibleRange(times, v);
+  for (let i = from; i < to; i++) {
+    const x = Math.floor(timeToX(times[i], v, width));
+    if (x < 0 || x >= cols.length) continue;
+    const val = value(i);
+    if (Number.isNaN(cols[x]) || val > cols[x]) cols[x] = val;
+  }
+  return cols;
+}
+
+/** Frame index (0-based) shown at time t: the last frame starting at or before t. */
+export function frameAt(frameTimes: ArrayLike<number>, t: number): number {
+  const i = lowerBound(frameTimes, t + 1e-6);
+  return Math.max(0, Math.min(frameTimes.length - 1, i - 1));
+}
+
+/**
+ * Time to seek to for frame k: the middle of its display interval, so rounding in the player never
+ * lands on the neighbour.
+ */
+export function seekTimeOfFrame(frameTimes: ArrayLike<number>, k: number): number {
+  const i = Math.max(0, Math.min(frameTimes.length - 1, k));
+  const next = i + 1 < frameTimes.length ? frameTimes[i + 1] : frameTimes[i] + (i > 0 ? frameTimes[i] - frameTimes[i - 1] : 1 / 30);
+  return (frameTimes[i] + next) / 2;
+}
