@@ -138,9 +138,11 @@ describe('annotations survive the process being killed', () => {
         });
         proc.on('exit', () => reject(new Error(out)));
       });
-      const api = async (method: string, args: unknown) => {
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      const api = async (method: string, args: unknown): Promise<any> => {
         const r = await fetch(`${url.origin}/api/${method}`, { method: 'POST', body: JSON.stringify(args), headers: { Authorization: `Bearer ${url.searchParams.get('token')}` } });
-        const body = await r.json();
+        // eslint-disable-next-line @typescript-eslint/no-explicit-any
+        const body = (await r.json()) as any;
         if (!r.ok) throw new Error(body.error);
         return body;
       };

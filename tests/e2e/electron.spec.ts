@@ -21,13 +21,16 @@ test.describe('desktop app (Electron)', () => {
     const app = await electron.launch({ executablePath: bin, args: [path.join(repo, 'dist/electron/shell/main.js')] });
     const window = await app.firstWindow();
     await expect(window.getByTestId('video-name')).toHaveText('no video open');
-    const prefs = await app.evaluate(({ BrowserWindow }) => {
-      const w = BrowserWindow.getAllWindows()[0];
-      const p = w.webContents.getLastWebPreferences() as { contextIsolation?: boolean; sandbox?: boolean; nodeIntegration?: boolean };
-      return { contextIsolation: p.contextIsolation, sandbox: p.sandbox, nodeIntegration: p.nodeIntegration };
-    });
-    expect(prefs).toEqual({ contextIsolation: true, sandbox: true, nodeIntegration: false });
-    expect(await window.evaluate(() => typeof (globalThis as { require?: unknown }).require)).toBe('undefined');
+    // sandboxed, isolated page: no Node, no Electron objects, only the two bridge functions
+    const page = await window.evaluate(() => ({
+      require: typeof (globalThis as { require?: unknown }).require,
+      process: typeof (globalThis as { process?: unknown }).process,
+      bridge: Object.keys((window as unknown as { affectStudio: object }).affectStudio).sort(),
+      origin: (globalThis as unknown as { location: { origin: string } }).location.origin,
+    }));
+    expect(page).toEqual({ require: 'undefined', process: 'undefined', bridge: ['invoke', 'on'], origin: 'app://bundle' });
+    const info = await window.evaluate(() => (window as unknown as { affectStudio: { invoke(m: string, a: unknown): Promise<{ mode: string }> } }).affectStudio.invoke('app.info', {}));
+    expect(info.mode).toBe('electron');
     await app.close();
   });
 });
