@@ -9,7 +9,7 @@ import { AUS, EXPRESSIONS } from '../../../models/labels.js';
 import { writeFileAtomic } from '../../../models/storage.js';
 import { emptyDoc, segmentAt, traceValueAt } from '../../api/annotation-ops.js';
 import type { AgreementReport, AnnotationDoc, FaceSeries, RunData } from '../../api/contract.js';
-import { auF1, ccc, icc31, macroF1 } from '../eval/metrics.js';
+import { auF1, ccc, icc31, macroF1 } from '../../../models/metrics.js';
 
 export const TASK_FOLDERS = { va: 'VA_Estimation_Challenge', expression: 'EXPR_Recognition_Challenge', au: 'AU_Detection_Challenge' } as const;
 

@@ -9,7 +9,7 @@ import { AUS, EXPRESSIONS } from '../../../models/labels.js';
 import type { LabelSet } from '../../../models/data/abaw-labels.js';
 import { NATIVE_COLUMNS } from '../export/columns.js';
 import { UserError } from '../errors.js';
-import { auF1, ccc, macroF1, pMtl, tuneThreshold } from './metrics.js';
+import { auF1, ccc, macroF1, pMtl, tuneThreshold } from '../../../models/metrics.js';
 import { argmax } from '../temporal/postprocess.js';
 
 export interface PredictedFrame {
