@@ -46,15 +46,19 @@ export class TrainableModel {
   private readonly shapes = new Map<string, number[]>();
   private positions?: tf.Tensor2D;
 
+  /** tfjs variable names must be unique in the process: each model gets its own suffix. */
+  private static instances = 0;
+
   constructor(
     readonly config: TemporalConfig,
     weights: Weights,
   ) {
+    TrainableModel.instances++;
     for (const s of paramSpecs(config)) {
       const w = weights.get(s.name);
       if (!w) throw new Error(`missing weight ${s.name}`);
       this.shapes.set(s.name, s.shape);
-      this.vars.set(s.name, tf.variable(tf.tensor(w, s.shape), true, s.name.replace(/[^A-Za-z0-9_.]/g, '_')));
+      this.vars.set(s.name, tf.variable(tf.tensor(w, s.shape), true, `${s.name.replace(/[^A-Za-z0-9_.]/g, '_')}_${TrainableModel.instances}`));
     }
   }
 
@@ -85,9 +89,9 @@ export class TrainableModel {
   /** x·W + b over the last axis, as a 2-D matMul (the fast path of the wasm backend). */
   private linear(x: tf.Tensor, p: string): tf.Tensor {
     const W = this.v(`${p}.W`);
-    const shape = x.shape;
+    const shape = x.shape as number[];
     const flat = x.reshape([-1, shape[shape.length - 1]]);
-    return tf.add(tf.matMul(flat, W), this.v(`${p}.b`)).reshape([...shape.slice(0, -1), W.shape[1]]);
+    return tf.add(tf.matMul(flat, W), this.v(`${p}.b`)).reshape([...shape.slice(0, -1), W.shape[1] as number]);
   }
 
   private dropout(x: tf.Tensor, rate: number, o: ForwardOptions): tf.Tensor {

@@ -36,6 +36,6 @@ export function tfReady(): Promise<void> {
 }
 
 /** The value of x with no gradient flowing back through it (tfjs has no stopGradient). */
-export const detach = tf.customGrad((x: tf.Tensor) => ({ value: x.clone(), gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy) })) as (x: tf.Tensor) => tf.Tensor;
+export const detach = tf.customGrad(((x: tf.Tensor) => ({ value: x.clone(), gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy) })) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (x: tf.Tensor) => tf.Tensor;
 
 export { tf };

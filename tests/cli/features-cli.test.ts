@@ -136,7 +136,7 @@ describe('a batch killed mid-way', () => {
   it('leaves only complete outputs, and the rerun resumes from the cache', async () => {
     const { spawn } = await import('node:child_process');
     const { CLI } = await import('../helpers/cli.js');
-    const { readNpyHeader } = await import('../../electron/engine/features/npy.js');
+    const { readNpyHeader } = await import('../../models/data/npy.js');
     const { ffmpegFixture: make } = await import('../helpers/fixtures.js');
     const first = testPatternVideo(20, 25);
     const long = make('long-pattern.mp4', ['-f', 'lavfi', '-i', 'testsrc=size=640x360:rate=30', '-frames:v', '1200', '-pix_fmt', 'yuv420p', '-c:v', 'libx264', '-preset', 'ultrafast']);

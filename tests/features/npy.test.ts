@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { NpyWriter, readNpyHeader, readNpyRows } from '../../electron/engine/features/npy.js';
+import { NpyWriter, readNpyHeader, readNpyRows } from '../../models/data/npy.js';
 import { freshDir } from '../helpers/fixtures.js';
 
 const numpy = spawnSync('python3', ['-c', 'import numpy'], { encoding: 'utf8' }).status === 0;

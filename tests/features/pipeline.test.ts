@@ -4,7 +4,7 @@ import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { FeaturePipeline } from '../../electron/engine/features/pipeline.js';
 import { FACES_COLUMNS } from '../../electron/engine/features/faces-table.js';
-import { readNpyHeader, readNpyRows } from '../../electron/engine/features/npy.js';
+import { readNpyHeader, readNpyRows } from '../../models/data/npy.js';
 import { faceLeavesAndReturns, freshDir, haveSharedVideos, SKIP_SHARED, sharedVideo, tools, twoFaceVideo } from '../helpers/fixtures.js';
 
 type Row = Record<(typeof FACES_COLUMNS)[number], string>;

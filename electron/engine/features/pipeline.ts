@@ -20,7 +20,7 @@ import type { VideoTools } from '../video/binaries.js';
 import { CacheEntry, decodeGeometry, encodeGeometry, extractorFile, fileSha256, GEOMETRY_COLS, shortHash } from './cache.js';
 import type { FaceGeometry, FeatureExtractor } from './extractor.js';
 import { FacesCsvWriter, readFacesCsv, type FaceRow } from './faces-table.js';
-import { NpyWriter, readNpyHeader, readNpyRows } from './npy.js';
+import { NpyWriter, readNpyHeader, readNpyRows } from '../../../models/data/npy.js';
 import { createExtractors, DEFAULT_EXTRACTORS } from './registry.js';
 import { ImageModelExtractor } from './image-model.js';
 

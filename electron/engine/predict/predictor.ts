@@ -9,7 +9,7 @@ import { labelsMatchAbaw, loadBundle, type LoadedBundle } from '../../../models/
 import { AUS } from '../../../models/labels.js';
 import { UserError } from '../errors.js';
 import { FeaturePipeline, type FeaturePipelineOptions, type VideoFeaturesResult, type VideoProgress } from '../features/pipeline.js';
-import { readNpyHeader, readNpyRows, type NpyInfo } from '../features/npy.js';
+import { readNpyHeader, readNpyRows, type NpyInfo } from '../../../models/data/npy.js';
 import { BundleRunner, type FeatureSequence } from '../temporal/runner.js';
 import { buildSequences, type FaceRowRef } from '../temporal/sequences.js';
 import { ensemble, smoothPrediction, type SequencePrediction } from '../temporal/postprocess.js';

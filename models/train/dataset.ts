@@ -1,0 +1,123 @@
+/**
+ * Training data: per video, the annotated frames in order, their features and their labels
+ * (missing labels masked per task: NaN for V/A, −1 for expression and AUs).
+ *
+ * Precomputed features (the paper's backbones, or anything else): `<dir>/<video>.npy`, float32
+ * [N, D], row k−1 = frame k; annotations in the s-Aff-Wild2 layout say which frames are labelled.
+ * Several feature folders are concatenated in the given order.
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { readMtlFile, type LabelSet } from '../data/abaw-labels.js';
+import { AUS } from '../labels.js';
+import { readNpyHeader, readNpyRows } from '../data/npy.js';
+
+export interface TrainSequence {
+  video: string;
+  /** Frame numbers (1-based) of the rows, ascending. */
+  frames: number[];
+  /** rows × dim */
+  features: Float32Array;
+  valence: Float32Array;
+  arousal: Float32Array;
+  expression: Int8Array;
+  /** rows × 12 */
+  au: Int8Array;
+}
+
+export interface TrainSet {
+  dim: number;
+  sequences: TrainSequence[];
+  /** Where the features came from, for the bundle manifest: one entry per feature folder. */
+  sources: { id: string; version: string; dim: number }[];
+}
+
+/** A problem with the data, naming the file (and line or frame) and what to do. */
+export class DataError extends Error {
+  constructor(message: string, readonly file: string, readonly hint = 'fix the data (formats: docs/training.md)') {
+    super(message);
+    this.name = 'DataError';
+  }
+}
+
+export function labelsToSequences(labels: LabelSet, dim: number, rowsOf: (video: string, frames: number[]) => Float32Array): TrainSequence[] {
+  const out: TrainSequence[] = [];
+  for (const video of [...labels.keys()].sort()) {
+    const byFrame = labels.get(video) as Map<number, import('../data/abaw-labels.js').FrameLabel>;
+    const frames = [...byFrame.keys()].sort((a, b) => a - b);
+    const n = frames.length;
+    const seq: TrainSequence = {
+      video, frames, features: rowsOf(video, frames),
+      valence: new Float32Array(n).fill(NaN), arousal: new Float32Array(n).fill(NaN),
+      expression: new Int8Array(n).fill(-1), au: new Int8Array(n * AUS.length).fill(-1),
+    };
+    if (seq.features.length !== n * dim) throw new Error(`internal: ${video} features ${seq.features.length} for ${n}×${dim}`);
+    frames.forEach((f, i) => {
+      const l = byFrame.get(f);
+      if (!l) return;
+      if (l.valence !== undefined) seq.valence[i] = l.valence;
+      if (l.arousal !== undefined) seq.arousal[i] = l.arousal;
+      if (l.expression !== undefined) seq.expression[i] = l.expression;
+      if (l.au) seq.au.set(l.au, i * AUS.length);
+    });
+    out.push(seq);
+  }
+  return out;
+}
+
+/**
+ * Loads an annotation file and the matching rows of every feature folder. Errors name the video and
+ * the file: a video without a features file, too few rows for its frames, a width that differs from
+ * the other videos', NaN or infinite values in a labelled frame.
+ */
+export function loadPrecomputed(annotationFile: string, featureDirs: string[]): TrainSet {
+  if (!existsSync(annotationFile)) throw new DataError('annotation file not found', annotationFile);
+  const labels = readMtlFile(annotationFile);
+  if (!labels.size) throw new DataError('lists no frames', annotationFile);
+  const widths = featureDirs.map((dir) => {
+    if (!existsSync(dir)) throw new DataError('features folder not found', dir);
+    const first = [...labels.keys()].sort().map((v) => path.join(dir, `${v}.npy`)).find((f) => existsSync(f));
+    if (!first) throw new DataError(`none of the ${labels.size} listed videos has a features file here (<video>.npy)`, dir);
+    return readNpyHeader(first).cols;
+  });
+  const dim = widths.reduce((a, b) => a + b, 0);
+  const rowsOf = (video: string, frames: number[]): Float32Array => {
+    const out = new Float32Array(frames.length * dim);
+    let offset = 0;
+    featureDirs.forEach((dir, d) => {
+      const file = path.join(dir, `${video}.npy`);
+      if (!existsSync(file)) throw new DataError(`video "${video}" is listed in ${path.basename(annotationFile)} but has no features file`, file, 'extract its features, or remove it from the annotation file');
+      let h;
+      try {
+        h = readNpyHeader(file);
+      } catch (err) {
+        throw new DataError((err as Error).message, file);
+      }
+      if (h.cols !== widths[d]) throw new DataError(`has ${h.cols} features per frame, the other videos in this folder have ${widths[d]}`, file, 'extract all videos with the same backbone');
+      const last = frames[frames.length - 1];
+      if (h.rows < last) throw new DataError(`has ${h.rows} rows, but frame ${last} is annotated (row k−1 holds frame k)`, file);
+      const all = readNpyRows(file, h, 0, last);
+      frames.forEach((f, i) => {
+        const row = all.subarray((f - 1) * h.cols, f * h.cols);
+        for (let j = 0; j < row.length; j++) {
+          if (!Number.isFinite(row[j])) throw new DataError(`frame ${f} (row ${f - 1}) has a ${Number.isNaN(row[j]) ? 'NaN' : 'non-finite'} value in column ${j}`, file, 'fix or re-extract this video\'s features');
+        }
+        out.set(row, i * dim + offset);
+      });
+      offset += h.cols;
+    });
+    return out;
+  };
+  const sequences = labelsToSequences(labels, dim, rowsOf);
+  return { dim, sequences, sources: featureDirs.map((d, i) => ({ id: path.basename(path.resolve(d)), version: 'precomputed', dim: widths[i] })) };
+}
+
+/** `<root>` with `features/` and the s-Aff-Wild2 annotation files: the paths they imply. */
+export function findLayout(root: string): { train: string; val?: string; features: string } {
+  const features = path.join(root, 'features');
+  const names = existsSync(root) ? readdirSync(root) : [];
+  const train = names.find((n) => /^training_set_annotations\.txt$/i.test(n)) ?? names.find((n) => /train.*\.txt$/i.test(n));
+  const val = names.find((n) => /^validation_set_annotations\.txt$/i.test(n)) ?? names.find((n) => /val.*\.txt$/i.test(n));
+  if (!train) throw new DataError('no training_set_annotations.txt', root, 'point --data at the folder holding the annotation files and features/');
+  return { train: path.join(root, train), val: val ? path.join(root, val) : undefined, features };
+}
