@@ -19,7 +19,7 @@ import { Project } from '../engine/project/project.js';
 import { RunStore } from '../engine/runs/run-store.js';
 import { resolveVideoTools, type VideoTools } from '../engine/video/binaries.js';
 import { frameTimes, probeVideo } from '../engine/video/probe.js';
-import { toolVersion } from '../engine/version.js';
+import { toolVersion } from '../../models/version.js';
 import type { EventName, Events, Method, RequestOf, Responses, BundleSummary } from './contract.js';
 import { Requests } from './contract.js';
 

@@ -9,7 +9,7 @@ import { predictCommand } from './predict-command.js';
 import { evalCommand } from './eval-command.js';
 import { bundlesCommand } from './bundles-command.js';
 import { serveCommand } from './serve-command.js';
-import { toolVersion } from '../engine/version.js';
+import { toolVersion } from '../../models/version.js';
 
 
 export function buildProgram(): Command {

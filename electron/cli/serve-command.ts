@@ -7,7 +7,7 @@ import { dataRoot } from '../../models/bundle/store.js';
 import { ApiService } from '../api/service.js';
 import { EXECUTION_PROVIDERS, type ExecutionProviderChoice } from '../engine/onnx/sessions.js';
 import { resolveVideoTools } from '../engine/video/binaries.js';
-import { packageRoot } from '../engine/version.js';
+import { packageRoot } from '../../models/version.js';
 import { startWebServer } from '../server/web-server.js';
 
 function port(value: string): number {

@@ -15,7 +15,7 @@ import { ApiService } from '../api/service.js';
 import { mediaResponse } from '../api/media.js';
 import { UserError } from '../engine/errors.js';
 import { VIDEO_EXTENSIONS } from '../engine/jobs/inputs.js';
-import { packageRoot } from '../engine/version.js';
+import { packageRoot } from '../../models/version.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const RENDERER = path.join(packageRoot(), 'dist', 'renderer');

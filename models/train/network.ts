@@ -52,13 +52,14 @@ export class TrainableModel {
   constructor(
     readonly config: TemporalConfig,
     weights: Weights,
+    /** Prefix of the tfjs variable names (unique among live models); a stable one lets optimizer state be restored. */
+    namePrefix = `m${++TrainableModel.instances}`,
   ) {
-    TrainableModel.instances++;
     for (const s of paramSpecs(config)) {
       const w = weights.get(s.name);
       if (!w) throw new Error(`missing weight ${s.name}`);
       this.shapes.set(s.name, s.shape);
-      this.vars.set(s.name, tf.variable(tf.tensor(w, s.shape), true, `${s.name.replace(/[^A-Za-z0-9_.]/g, '_')}_${TrainableModel.instances}`));
+      this.vars.set(s.name, tf.variable(tf.tensor(w, s.shape), true, `${namePrefix}/${s.name}`));
     }
   }
 
@@ -159,7 +160,8 @@ export class TrainableModel {
     const [B, T] = x.shape;
     let h = this.linear(x, `enc.${name}.in`) as tf.Tensor3D;
     if (positions) {
-      this.positions ??= tf.tensor2d(sinusoidalPositions(this.config.segmentLength, d), [this.config.segmentLength, d]);
+      // created inside someone's tidy scope: keep it past that scope
+      this.positions ??= tf.keep(tf.tensor2d(sinusoidalPositions(this.config.segmentLength, d), [this.config.segmentLength, d]));
       h = tf.add(h, this.positions.slice([0, 0], [T, d])) as tf.Tensor3D;
     }
     // padded frames are never attended to

@@ -12,7 +12,7 @@ import { describeError, UserError } from '../errors.js';
 import { shortHash } from '../features/cache.js';
 import type { VideoProgress } from '../features/pipeline.js';
 import type { VideoInput } from '../jobs/inputs.js';
-import { toolVersion } from '../version.js';
+import { toolVersion } from '../../../models/version.js';
 import { abawFile, predictionFileName, writePredictions, type PredictionFormat } from '../export/prediction-csv.js';
 import type { Predictor } from './predictor.js';
 

@@ -1,0 +1,103 @@
+/**
+ * Training configuration as plain data (presets are JSON files of this shape). The model part is the
+ * temporal configuration the ONNX graphs are built from, without the input width (the data gives it).
+ */
+import { readFileSync, readdirSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { EncoderSchema, FrameworkSchema, parseTemporalConfig, type TemporalConfig } from '../temporal/config.js';
+import { paramCount } from '../temporal/params.js';
+import { TASKS } from '../labels.js';
+
+export const TrainConfigSchema = z.object({
+  model: z.object({
+    tasks: z.array(z.enum(TASKS)).min(1).default([...TASKS]),
+    encoder: EncoderSchema,
+    framework: FrameworkSchema.default({ type: 'basic' }),
+    heads: z.object({ hidden: z.array(z.number().int().positive()).default([512, 256]), dropout: z.number().min(0).max(1).default(0) }).default({ hidden: [512, 256], dropout: 0 }),
+    segmentLength: z.number().int().positive().default(250),
+  }),
+  /** Videos per batch (padded to the longest, with frame masks). */
+  batchSize: z.number().int().positive().default(8),
+  epochs: z.number().int().positive().default(50),
+  /** Adam; the learning rate decays linearly to 0 over the run. */
+  learningRate: z.number().positive().default(5e-5),
+  beta1: z.number().min(0).max(1).default(0.5),
+  beta2: z.number().min(0).max(1).default(0.999),
+  /** Gradients are scaled down to this global norm. */
+  clipNorm: z.number().positive().default(5),
+  lossWeights: z.object({ valence: z.number().min(0), arousal: z.number().min(0), expression: z.number().min(0), au: z.number().min(0) })
+    .default({ valence: 12, arousal: 12, expression: 0.35, au: 1 }),
+  /** Fraction of time steps whose feedback input is the ground truth (feedback framework, training only). */
+  feedbackMix: z.number().min(0).max(1).default(0.75),
+  /** "train": per-feature mean/std of the training set, baked into the graph; "per-sequence": z-score per video. */
+  normalization: z.enum(['train', 'per-sequence', 'none']).default('train'),
+  seed: z.number().int().default(0),
+});
+
+export type TrainConfig = z.infer<typeof TrainConfigSchema>;
+
+export interface Preset {
+  name: string;
+  description: string;
+  config: TrainConfig;
+}
+
+/** Presets are JSON files beside this module (the build copies them into dist/). */
+const presetFolder = (): string => path.join(path.dirname(fileURLToPath(import.meta.url)), 'presets');
+
+export function listPresets(): Preset[] {
+  const dir = presetFolder();
+  return readdirSync(dir).filter((f) => f.endsWith('.json')).sort().map((f) => loadPresetFile(path.join(dir, f)));
+}
+
+export function loadPresetFile(file: string): Preset {
+  const raw = JSON.parse(readFileSync(file, 'utf8')) as { description?: string; config?: unknown };
+  const parsed = TrainConfigSchema.safeParse(raw.config ?? raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new Error(`${file}: field "${issue.path.join('.')}": ${issue.message}`);
+  }
+  return { name: path.basename(file, '.json'), description: raw.description ?? '', config: parsed.data };
+}
+
+export function findPreset(name: string): Preset {
+  const p = listPresets().find((x) => x.name === name);
+  if (!p) throw new Error(`no preset "${name}"; presets: ${listPresets().map((x) => x.name).join(', ')}`);
+  return p;
+}
+
+export function temporalConfig(train: TrainConfig, inputDim: number): TemporalConfig {
+  return parseTemporalConfig({ ...train.model, inputDim });
+}
+
+/**
+ * Rough peak memory of a training step: weights, gradients and two Adam moments, plus the
+ * activations the gradient tape keeps for one segment (per frame, per layer, a few hidden-sized
+ * tensors per gate). The wasm backend addresses at most 4 GiB.
+ */
+export function trainingMemoryBytes(train: TrainConfig, inputDim: number): number {
+  const config = temporalConfig(train, inputDim);
+  const params = paramCount(config);
+  const e = config.encoder;
+  const width = e.type === 'transformer' ? Math.max(e.dModel, e.ff) : e.hidden * (e.type === 'lstm' ? 10 : 8);
+  const stacks = 1 + (config.framework.type === 'basic' ? 0 : config.tasks.length);
+  const layers = e.layers + (config.framework.type === 'basic' ? 0 : (config.framework as { taskLayers: number }).taskLayers);
+  const frames = train.batchSize * config.segmentLength;
+  const attention = e.type === 'transformer' ? frames * config.segmentLength * e.heads * layers * stacks * 3 : 0;
+  const activations = frames * (inputDim * 2 + width * layers * stacks + config.heads.hidden.reduce((a, b) => a + b, 0) * config.tasks.length * 3) + attention;
+  return 4 * (params * 4 + activations);
+}
+
+export const WASM_MEMORY_LIMIT = 4 * 1024 ** 3;
+
+/** Refuses a configuration that cannot fit, before any data is loaded. */
+export function checkMemory(train: TrainConfig, inputDim: number): void {
+  const need = trainingMemoryBytes(train, inputDim);
+  const limit = Math.min(WASM_MEMORY_LIMIT * 0.9, os.totalmem() * 0.7);
+  if (need > limit) {
+    throw new Error(`this configuration needs about ${(need / 1024 ** 3).toFixed(1)} GiB to train (${(paramCount(temporalConfig(train, inputDim)) / 1e6).toFixed(0)} M parameters, batch ${train.batchSize} × ${train.model.segmentLength} frames), more than the ${(limit / 1024 ** 3).toFixed(1)} GiB available to the WebAssembly backend: lower the hidden size, --batch-size or the segment length`);
+  }
+}
