@@ -9,6 +9,7 @@ import { predictCommand } from './predict-command.js';
 import { evalCommand } from './eval-command.js';
 import { bundlesCommand } from './bundles-command.js';
 import { serveCommand } from './serve-command.js';
+import { trainCommand } from './train-command.js';
 import { toolVersion } from '../../models/version.js';
 
 
@@ -21,7 +22,8 @@ export function buildProgram(): Command {
     .addCommand(predictCommand())
     .addCommand(evalCommand())
     .addCommand(bundlesCommand())
-    .addCommand(serveCommand());
+    .addCommand(serveCommand())
+    .addCommand(trainCommand());
 }
 
 async function main(): Promise<void> {

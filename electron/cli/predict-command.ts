@@ -7,6 +7,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { defaultBundleDir, resolveBundleDir } from '../../models/bundle/store.js';
 import { collectVideos } from '../engine/jobs/inputs.js';
 import { Predictor } from '../engine/predict/predictor.js';
+import { featureFiles, predictFeatureFiles } from '../engine/predict/predict-features.js';
 import { ABAW_COMBINED, RUN_FILE, runPredictJob } from '../engine/predict/predict-job.js';
 import { PREDICTION_FORMATS, type PredictionFormat } from '../engine/export/prediction-csv.js';
 import { UserError } from '../engine/errors.js';
@@ -15,6 +16,8 @@ import { createProgress } from './progress.js';
 
 interface PredictFlags extends FaceFlags {
   out: string;
+  features?: string;
+  fps: number;
   bundle?: string[];
   weights?: string;
   smoothV?: number;
@@ -53,7 +56,13 @@ export function predictCommand(): Command {
       'or a bundle folder. Several --bundle options make an ensemble (mean of V/A and of probabilities).\n' +
       'Format details and the face-track rule: docs/predict.md.\n\n' +
       'Exit status: 0 all videos done, 1 some videos failed (each reported, the rest processed), 2 nothing could run.')
-    .argument('<inputs...>', 'video files and/or folders (searched recursively for video files)')
+    .argument('[inputs...]', 'video files and/or folders (searched recursively for video files)')
+    .option('--features <dir>', 'run on precomputed features instead of videos: <dir>/<video>.npy (or <dir>/features/), float32 [N, D], row k−1 = frame k')
+    .option('--fps <n>', 'frame rate for the timestamps of --features predictions', (v: string) => {
+      const n = Number(v);
+      if (!(n > 0)) throw new InvalidArgumentError('expected frames per second > 0');
+      return n;
+    }, 30)
     .requiredOption('-o, --out <dir>', 'output folder (created if missing)')
     .option('-b, --bundle <id|path>', 'model bundle to run; repeat for an ensemble (default: the default bundle)', collect)
     .option('--weights <list>', 'ensemble weights, one per --bundle, e.g. 2,1', weightsList)
@@ -72,6 +81,8 @@ export function predictCommand(): Command {
 
 async function runPredict(inputs: string[], flags: PredictFlags): Promise<number> {
   const out = ensureWritableDir(flags.out);
+  if (flags.features) return runPredictFeatures(flags, out);
+  if (!inputs.length) throw new UserError('no videos given', 'pass video files or folders, or --features DIR');
   const bundleDirs = (flags.bundle?.length ? flags.bundle : [undefined]).map((ref) => {
     try {
       return ref ? resolveBundleDir(ref) : defaultBundleDir();
@@ -129,5 +140,36 @@ async function runPredict(inputs: string[], flags: PredictFlags): Promise<number
   const done = Object.values(record.videos).filter((v) => v.status === 'done').length;
   progress.log(`done: ${done} succeeded, ${failed} failed; run record in ${path.join(out, RUN_FILE)}`);
   if (flags.json) process.stdout.write(`${JSON.stringify(record, null, 2)}\n`);
+  return failed ? 1 : 0;
+}
+
+async function runPredictFeatures(flags: PredictFlags, out: string): Promise<number> {
+  const bundleDirs = (flags.bundle?.length ? flags.bundle : [undefined]).map((ref) => {
+    try {
+      return ref ? resolveBundleDir(ref) : defaultBundleDir();
+    } catch (err) {
+      const e = err as { message: string; file?: string; hint?: string };
+      throw new UserError(e.message, e.hint, e.file);
+    }
+  });
+  const files = featureFiles(flags.features as string);
+  const predictor = await Predictor.create({
+    tools: { ffmpeg: '', ffprobe: '' }, provider: flags.ep as never, threads: flags.threads, bundleDirs,
+    weights: flags.weights?.split(',').map(Number), smoothing: { valence: flags.smoothV, arousal: flags.smoothA }, maxGapSeconds: flags.maxGap, precomputed: true,
+  });
+  const progress = createProgress();
+  progress.log(`predict: ${files.length} feature file(s) → ${out} | ${predictor.bundles.map((b) => `${b.id}@${b.version}`).join(' + ')} | ${flags.format}`);
+  let failed = 0;
+  await predictFeatureFiles(predictor, files, {
+    outDir: out, format: flags.format, fps: flags.fps,
+    onVideo: (r) => {
+      if (r.status === 'done') progress.log(`✓ ${r.stem}: ${r.frames} frames → ${r.output}`);
+      else {
+        failed++;
+        progress.log(`✗ ${r.stem}: ${r.error}`);
+      }
+    },
+  });
+  progress.log(`done: ${files.length - failed} succeeded, ${failed} failed; run record in ${path.join(out, RUN_FILE)}`);
   return failed ? 1 : 0;
 }

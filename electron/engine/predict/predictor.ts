@@ -11,6 +11,7 @@ import { UserError } from '../errors.js';
 import { FeaturePipeline, type FeaturePipelineOptions, type VideoFeaturesResult, type VideoProgress } from '../features/pipeline.js';
 import { readNpyHeader, readNpyRows, type NpyInfo } from '../../../models/data/npy.js';
 import { BundleRunner, type FeatureSequence } from '../temporal/runner.js';
+import { SessionFactory } from '../onnx/sessions.js';
 import { buildSequences, type FaceRowRef } from '../temporal/sequences.js';
 import { ensemble, smoothPrediction, type SequencePrediction } from '../temporal/postprocess.js';
 
@@ -51,14 +52,15 @@ export interface BundleInfo {
 export class Predictor {
   private constructor(
     readonly options: PredictorOptions,
-    readonly features: FeaturePipeline,
+    /** Absent when the predictor runs on precomputed features (no video decoding). */
+    readonly features: FeaturePipeline | undefined,
     readonly runners: BundleRunner[],
     readonly bundles: BundleInfo[],
     /** Per-AU thresholds of the ensemble: the weighted mean of the members'. */
     readonly auThresholds: number[],
   ) {}
 
-  static async create(options: PredictorOptions): Promise<Predictor> {
+  static async create(options: PredictorOptions & { precomputed?: boolean }): Promise<Predictor> {
     if (!options.bundleDirs.length) throw new UserError('no model bundle to run', 'pass --bundle, or install one (affect-studio bundles)');
     const loaded = options.bundleDirs.map((dir) => {
       try {
@@ -81,10 +83,19 @@ export class Predictor {
         if (!extractors.includes(spec)) extractors.push(spec);
       }
     }
-    const features = await FeaturePipeline.create({ ...options, extractors });
-    for (const b of loaded) {
+    if (options.precomputed) {
+      // features come from files: every bundle must read the same columns
+      const first = loaded[0].manifest.features;
+      for (const b of loaded) {
+        if (b.manifest.features.dim !== first.dim) {
+          throw new UserError(`bundles read different features (${b.manifest.features.dim} vs ${first.dim} values per frame)`, 'on precomputed features, ensemble only bundles trained on the same features', path.join(b.dir, 'bundle.json'));
+        }
+      }
+    }
+    const features = options.precomputed ? undefined : await FeaturePipeline.create({ ...options, extractors });
+    for (const b of options.precomputed ? [] : loaded) {
       for (const e of b.manifest.features.extractors) {
-        const have = features.extractors.find((x) => x.id === e.id);
+        const have = features?.extractors.find((x) => x.id === e.id);
         if (!have || have.version !== e.version || have.dim !== e.dim) {
           throw new UserError(`the bundle needs features "${e.id}" version ${e.version} (${e.dim} values); this installation's extractor is ${have ? `version ${have.version} (${have.dim} values)` : 'missing'}`,
             'use a bundle made for these features, or install the extractor it names', path.join(b.dir, 'bundle.json'));
@@ -92,7 +103,8 @@ export class Predictor {
       }
     }
     const runners: BundleRunner[] = [];
-    for (const b of loaded) runners.push(await BundleRunner.open(b, features.sessions));
+    const sessions = features?.sessions ?? new SessionFactory({ provider: options.provider, threads: options.threads });
+    for (const b of loaded) runners.push(await BundleRunner.open(b, sessions));
     const bundles = loaded.map((b, i) => ({
       id: b.manifest.id,
       version: b.manifest.version,
@@ -112,11 +124,12 @@ export class Predictor {
   }
 
   get provider(): string {
-    return this.features.provider;
+    return this.runners[0]?.provider ?? 'none';
   }
 
   /** Computes (or takes from the cache) the video's features, then predicts every face row. */
   async predict(file: string, run: { workDir: string; stem: string; onProgress?: (p: VideoProgress) => void; signal?: AbortSignal }): Promise<{ rows: PredictionRow[]; features: VideoFeaturesResult; fps: number; timings: { features: number; temporal: number } }> {
+    if (!this.features) throw new Error('this predictor runs on precomputed features, not videos');
     const t0 = performance.now();
     const features = await this.features.run(file, { outDir: run.workDir, stem: run.stem, onProgress: run.onProgress, signal: run.signal });
     const t1 = performance.now();
@@ -168,6 +181,16 @@ export function checkEnsemble(bundles: LoadedBundle[]): void {
         'ensemble only bundles with the same labels', path.join(b.dir, 'bundle.json'));
     }
   }
+}
+
+/** The column blocks of a precomputed features file read by a bundle: its extractors, in order. */
+export function precomputedBlocks(bundle: Pick<LoadedBundle, 'manifest'>): { id: string; offset: number; dim: number }[] {
+  let offset = 0;
+  return bundle.manifest.features.extractors.map((e) => {
+    const block = { id: e.id, offset, dim: e.dim };
+    offset += e.dim;
+    return block;
+  });
 }
 
 /** Column ranges of the features file that make up a bundle's input, in the bundle's order. */

@@ -1,0 +1,151 @@
+/**
+ * `affect-studio train`: the paper's training recipe on ABAW data (or the user's), without Python,
+ * ending in a model bundle `predict` runs.
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { Command, InvalidArgumentError } from 'commander';
+import { installBundle } from '../../models/bundle/store.js';
+import { checkMemory, findPreset, listPresets, loadPresetFile, temporalConfig, type TrainConfig } from '../../models/train/config.js';
+import { DataError, findLayout, loadPrecomputed } from '../../models/train/dataset.js';
+import { exportBundle } from '../../models/train/export.js';
+import { trainModel, type Progress } from '../../models/train/trainer.js';
+import { writeFileAtomic } from '../../models/storage.js';
+import { paramCount } from '../../models/temporal/params.js';
+import { UserError } from '../engine/errors.js';
+import { ensureWritableDir, positiveInt } from './options.js';
+
+interface TrainFlags {
+  preset?: string;
+  config?: string;
+  data?: string;
+  val?: string;
+  features?: string[];
+  epochs?: number;
+  batchSize?: number;
+  seed?: number;
+  out?: string;
+  id?: string;
+  install?: boolean;
+  listPresets?: boolean;
+}
+
+function integer(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n)) throw new InvalidArgumentError('expected a whole number');
+  return n;
+}
+
+const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
+
+export function trainCommand(): Command {
+  return new Command('train')
+    .description('Train a temporal multi-task model (the paper\'s recipe) and export it as a model bundle.')
+    .addHelpText('after', '\nData (docs/training.md):\n' +
+      '  --data ROOT            ROOT/features/<video>.npy (float32 [N, D], row k−1 = frame k) and ROOT/training_set_annotations.txt,\n' +
+      '                         ROOT/validation_set_annotations.txt (s-Aff-Wild2 layout)\n' +
+      '  --data FILE --features DIR...   an annotation file and feature folders (concatenated in order)\n' +
+      '  --val FILE             validation annotations (default: the validation file under ROOT)\n\n' +
+      'Writes into --out: metrics.csv (one row per epoch), checkpoint/ (run the same command again to resume a stopped run),\n' +
+      'best*.bin, train-config.json, and bundle/ — the model bundle (install it with `affect-studio bundles install`, or --install).')
+    .option('--preset <name>', 'a preset (see --list-presets)')
+    .option('--config <file>', 'a training configuration file (JSON, the shape of a preset)')
+    .option('--data <path>', 'data folder, or an annotation file (then give --features)')
+    .option('--val <file>', 'validation annotation file')
+    .option('--features <dir>', 'feature folder (repeat to concatenate several backbones)', collect)
+    .option('--epochs <n>', 'number of epochs (overrides the preset)', positiveInt)
+    .option('--batch-size <n>', 'videos per batch (overrides the preset)', positiveInt)
+    .option('--seed <n>', 'random seed (overrides the preset)', integer)
+    .option('-o, --out <dir>', 'run folder')
+    .option('--id <id>', 'bundle id (default: the preset name)')
+    .option('--install', 'install the bundle when done (it becomes the default)')
+    .option('--list-presets', 'print the presets and exit')
+    .action(async (flags: TrainFlags) => {
+      if (flags.listPresets) {
+        for (const p of listPresets()) process.stdout.write(`${p.name.padEnd(32)} ${p.description}\n`);
+        return;
+      }
+      process.exitCode = await runTrain(flags);
+    });
+}
+
+function asUser<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof DataError) throw new UserError(err.message, err.hint, err.file);
+    if (err instanceof UserError) throw err;
+    throw new UserError((err as Error).message);
+  }
+}
+
+async function runTrain(flags: TrainFlags): Promise<number> {
+  if (!flags.out) throw new UserError('missing --out', 'give a folder for the run (checkpoints, metrics, the bundle)');
+  if (!flags.data) throw new UserError('missing --data', 'give the data folder (see --help)');
+  if (!flags.preset === !flags.config) throw new UserError('give either --preset or --config', 'see --list-presets');
+  const out = ensureWritableDir(flags.out);
+  const preset = asUser(() => (flags.preset ? findPreset(flags.preset) : loadPresetFile(flags.config as string)));
+  const savedFile = path.join(out, 'train-config.json');
+  let config: TrainConfig = { ...preset.config, epochs: flags.epochs ?? preset.config.epochs, batchSize: flags.batchSize ?? preset.config.batchSize, seed: flags.seed ?? preset.config.seed };
+  const resuming = existsSync(path.join(out, 'checkpoint', 'state.json'));
+  if (resuming && existsSync(savedFile)) {
+    const saved = JSON.parse(readFileSync(savedFile, 'utf8')) as { config: TrainConfig };
+    // a resumed run goes on with the configuration it started with (only the epoch count may grow)
+    config = { ...saved.config, epochs: flags.epochs ?? saved.config.epochs };
+  }
+
+  // where the data is
+  let trainFile: string;
+  let valFile = flags.val;
+  let featureDirs = flags.features ?? [];
+  if (existsSync(flags.data) && statSync(flags.data).isDirectory()) {
+    const layout = asUser(() => findLayout(flags.data as string));
+    trainFile = layout.train;
+    valFile ??= layout.val;
+    if (!featureDirs.length) featureDirs = [layout.features];
+  } else {
+    trainFile = flags.data;
+    if (!featureDirs.length) throw new UserError('--data is an annotation file: give the feature folder(s) with --features', undefined, flags.data);
+  }
+  if (!valFile) throw new UserError('no validation annotations', 'give --val FILE (the best epoch, smoothing and AU thresholds are chosen on it)', flags.data);
+
+  const log = (s: string) => process.stderr.write(`${s}\n`);
+  log(`loading ${path.basename(trainFile)} and ${path.basename(valFile)} with features from ${featureDirs.join(' + ')}`);
+  const train = asUser(() => loadPrecomputed(trainFile, featureDirs));
+  const val = asUser(() => loadPrecomputed(valFile as string, featureDirs));
+  if (val.dim !== train.dim) throw new UserError(`validation features have ${val.dim} dimensions, training features ${train.dim}`, 'use the same feature folders for both');
+  asUser(() => checkMemory(config, train.dim));
+  const temporal = asUser(() => temporalConfig(config, train.dim));
+  writeFileAtomic(savedFile, `${JSON.stringify({ preset: preset.name, config, data: { train: trainFile, val: valFile, features: featureDirs } }, null, 2)}\n`);
+  const frames = (s: typeof train) => s.sequences.reduce((a, q) => a + q.frames.length, 0);
+  log(`${resuming ? 'resuming' : 'training'} ${preset.name}: ${temporal.encoder.type}, ${temporal.framework.type}, ${(paramCount(temporal) / 1e6).toFixed(2)} M parameters, input ${train.dim} | train ${train.sequences.length} videos / ${frames(train)} frames, validation ${val.sequences.length} / ${frames(val)}`);
+
+  let lastLine = 0;
+  const tty = process.stderr.isTTY;
+  const onProgress = (p: Progress) => {
+    const best = p.best && Number.isFinite(p.best.pMtl) ? ` | best P_MTL ${p.best.pMtl.toFixed(3)} @${p.best.epoch}` : '';
+    const last = p.last ? ` | val V ${p.last.cccValence.toFixed(3)} A ${p.last.cccArousal.toFixed(3)} E ${p.last.f1Expression.toFixed(3)} AU ${p.last.f1Au.toFixed(3)} P_MTL ${p.last.pMtl.toFixed(3)}` : '';
+    const line = `epoch ${p.epoch}/${p.epochs} step ${p.step}/${p.steps} ${p.stepsPerSecond.toFixed(2)} step/s loss ${p.loss.toFixed(4)}${last}${best}`;
+    const epochDone = p.step === p.steps && p.last?.epoch === p.epoch;
+    if (tty) process.stderr.write(`\r${line.slice(0, (process.stderr.columns ?? 200) - 1)}\x1b[K${epochDone ? '\n' : ''}`);
+    else if (epochDone || performance.now() - lastLine > 30_000) {
+      lastLine = performance.now();
+      log(line);
+    }
+  };
+  const result = await trainModel({ outDir: out, train: train.sequences, val: val.sequences, dim: train.dim, config, temporal, onProgress });
+  const id = flags.id ?? preset.name;
+  const report = await exportBundle(result, {
+    dir: path.join(out, 'bundle'), id, version: `1.0.0-e${result.history.length}-s${config.seed}`, description: `${preset.name}: ${temporal.encoder.type} ${temporal.framework.type}`,
+    train: config, preset: preset.name, dataDescription: `${path.basename(trainFile)} (${train.sequences.length} videos, ${frames(train)} frames); validation ${path.basename(valFile)}; features ${featureDirs.map((d) => path.basename(d)).join(' + ')}`,
+    extractors: train.sources, val: val.sequences, dim: train.dim,
+  });
+  const v = report.validation;
+  log(`best epoch ${result.bestEpoch}: CCC_V ${v.CCC_V.toFixed(3)} CCC_A ${v.CCC_A.toFixed(3)} F1_expr ${v.F1_expression.toFixed(3)} F1_AU ${v.F1_AU.toFixed(3)} P_MTL ${v.P_MTL.toFixed(3)}; smoothing V ±${report.smoothing.valence} A ±${report.smoothing.arousal}`);
+  log(`bundle written to ${report.dir} (ONNX vs trainer on held-out inputs: max abs diff ${report.maxAbsDiff.toExponential(1)})`);
+  if (flags.install) {
+    const b = installBundle(report.dir, true);
+    log(`installed as ${b.ref}, now the default bundle`);
+  } else log(`install it with: affect-studio bundles install ${report.dir}`);
+  return 0;
+}

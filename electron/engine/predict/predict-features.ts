@@ -1,0 +1,63 @@
+/**
+ * `predict --features DIR`: bundles run on precomputed per-frame features (`<video>.npy`, float32
+ * [N, D], row k−1 = frame k) instead of videos, so a trained bundle can be scored with `eval` on
+ * held-out features. A row of NaN is a frame without a face; every row becomes a CSV row.
+ */
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { readNpyHeader, readNpyRows } from '../../../models/data/npy.js';
+import { writeFileAtomic } from '../../../models/storage.js';
+import { toolVersion } from '../../../models/version.js';
+import { describeError, UserError } from '../errors.js';
+import { predictionFileName, writePredictions, type PredictionFormat } from '../export/prediction-csv.js';
+import { precomputedBlocks, type Predictor } from './predictor.js';
+import { RUN_FILE, type RunRecord, type VideoRecord } from './predict-job.js';
+
+export function featureFiles(dir: string): string[] {
+  const root = existsSync(path.join(dir, 'features')) && statSync(path.join(dir, 'features')).isDirectory() ? path.join(dir, 'features') : dir;
+  if (!existsSync(root)) throw new UserError('features folder not found', 'give the folder holding <video>.npy files', dir);
+  const files = readdirSync(root).filter((f) => f.endsWith('.npy')).sort().map((f) => path.join(root, f));
+  if (!files.length) throw new UserError('holds no <video>.npy files', 'give the folder holding the features', root);
+  return files;
+}
+
+export async function predictFeatureFiles(predictor: Predictor, files: string[], o: { outDir: string; format: PredictionFormat; fps: number; onVideo?: (r: VideoRecord & { stem: string }) => void }): Promise<RunRecord> {
+  const bundle = predictor.runners[0].bundle;
+  const blocks = precomputedBlocks(bundle);
+  const dim = bundle.manifest.features.dim;
+  const record: RunRecord = {
+    tool: 'affect-studio', version: toolVersion(), started: new Date().toISOString(), updated: '', settingsKey: '',
+    settings: { format: o.format, precomputedFeatures: path.dirname(files[0]), fps: o.fps, maxGapSeconds: predictor.options.maxGapSeconds ?? 1 },
+    executionProvider: predictor.provider, bundles: predictor.bundles, auThresholds: predictor.auThresholds, videos: {},
+  };
+  for (const file of files) {
+    const stem = path.basename(file, '.npy');
+    const t0 = performance.now();
+    let entry: VideoRecord;
+    try {
+      const h = readNpyHeader(file);
+      if (h.cols !== dim) throw new UserError(`has ${h.cols} features per frame, the bundle reads ${dim}`, 'use features made with the backbone(s) the bundle was trained on', file);
+      const faceRows: { frame: number; timestamp: number; faceId?: number }[] = [];
+      for (let start = 0; start < h.rows; start += 1024) {
+        const n = Math.min(1024, h.rows - start);
+        const chunk = readNpyRows(file, h, start, n);
+        for (let r = 0; r < n; r++) {
+          const row = chunk.subarray(r * h.cols, (r + 1) * h.cols);
+          const present = row.every(Number.isFinite);
+          faceRows.push({ frame: start + r + 1, timestamp: (start + r) / o.fps, faceId: present ? 0 : undefined });
+        }
+      }
+      const rows = await predictor.predictRows(faceRows, file, blocks, Math.round((predictor.options.maxGapSeconds ?? 1) * o.fps));
+      const output = path.join(o.outDir, predictionFileName(stem, o.format));
+      writePredictions(output, o.format, stem, rows, predictor.auThresholds);
+      entry = { file, status: 'done', output: path.basename(output), frames: h.rows, faceRows: faceRows.filter((r) => r.faceId !== undefined).length, faceIds: [0], seconds: (performance.now() - t0) / 1000 };
+    } catch (err) {
+      entry = { file, status: 'failed', seconds: (performance.now() - t0) / 1000, error: describeError(err) };
+    }
+    record.videos[stem] = entry;
+    record.updated = new Date().toISOString();
+    writeFileAtomic(path.join(o.outDir, RUN_FILE), `${JSON.stringify(record, null, 2)}\n`);
+    o.onVideo?.({ ...entry, stem });
+  }
+  return record;
+}
