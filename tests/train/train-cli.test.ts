@@ -1,0 +1,114 @@
+import { describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { NpyWriter } from '../../models/data/npy.js';
+import { loadBundle } from '../../models/bundle/manifest.js';
+import { checkMemory, findPreset, listPresets } from '../../models/train/config.js';
+import { CLI, runCli } from '../helpers/cli.js';
+import { freshDir } from '../helpers/fixtures.js';
+import { writeSyntheticSet } from '../helpers/synthetic.js';
+
+const small = (root: string) => writeSyntheticSet(root, { trainVideos: 6, valVideos: 2, frames: 120, seed: 7 });
+
+describe('affect-studio train', () => {
+  it('lists the presets by encoder and size', async () => {
+    const r = await runCli(['train', '--list-presets']);
+    expect(r.code).toBe(0);
+    for (const name of ['paper-gru', 'paper-lstm', 'paper-transformer', 'laptop-gru', 'laptop-lstm', 'laptop-transformer', 'paper-gru-feedback', 'laptop-lstm-sharebottom']) {
+      expect(r.stdout).toMatch(new RegExp(`^${name} `, 'm'));
+    }
+    expect(listPresets().length).toBeGreaterThanOrEqual(18);
+  });
+
+  it('trains, exports a checked bundle, which predict --features runs and eval scores', async () => {
+    const data = small(freshDir('data'));
+    const out = freshDir('run');
+    const r = await runCli(['train', '--preset', 'laptop-gru', '--data', data.root, '--epochs', '2', '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/epoch 2\/2 .* P_MTL/);
+    expect(r.stderr).toMatch(/ONNX vs trainer on held-out inputs: max abs diff \d/);
+    const metrics = readFileSync(path.join(out, 'metrics.csv'), 'utf8').trim().split('\n');
+    expect(metrics[0]).toMatch(/^epoch,loss,.*val_p_mtl/);
+    expect(metrics).toHaveLength(3);
+    const b = loadBundle(path.join(out, 'bundle'));
+    expect(b.manifest).toMatchObject({ kind: 'temporal', id: 'laptop-gru', features: { dim: 16, normalization: 'in-graph' }, provenance: { preset: 'laptop-gru', seed: 0, epochs: 2 } });
+    expect(b.manifest.provenance.validation?.P_MTL).toBeGreaterThan(0);
+    expect(b.manifest.postprocess.auThresholds).toHaveLength(12);
+
+    const pred = freshDir('pred');
+    const p = await runCli(['predict', '--features', data.features, '--bundle', path.join(out, 'bundle'), '--out', pred]);
+    expect(p.code, p.stderr).toBe(0);
+    const rows = readFileSync(path.join(pred, 'val-video-0.csv'), 'utf8').trim().split('\n');
+    expect(rows).toHaveLength(121);
+    const e = await runCli(['eval', '--pred', pred, '--labels', data.val, '--json']);
+    expect(e.code).toBe(0);
+    expect(JSON.parse(e.stdout).pMtl).toBeGreaterThan(0);
+  });
+
+  it('a killed run resumes from its last epoch and still produces a valid bundle', async () => {
+    const data = small(freshDir('data'));
+    const out = freshDir('run');
+    const child = spawn(process.execPath, [CLI, 'train', '--preset', 'laptop-gru', '--data', data.root, '--epochs', '4', '--out', out]);
+    await new Promise<void>((resolve) => {
+      const timer = setInterval(() => {
+        const m = existsSync(path.join(out, 'metrics.csv')) ? readFileSync(path.join(out, 'metrics.csv'), 'utf8').trim().split('\n') : [];
+        if (m.length >= 3 && existsSync(path.join(out, 'checkpoint', 'state.json')) && JSON.parse(readFileSync(path.join(out, 'checkpoint', 'state.json'), 'utf8')).epoch >= 2) {
+          clearInterval(timer);
+          child.kill('SIGKILL');
+        }
+      }, 50);
+      child.on('exit', () => {
+        clearInterval(timer);
+        resolve();
+      });
+    });
+    expect(existsSync(path.join(out, 'bundle', 'bundle.json'))).toBe(false);
+    const again = await runCli(['train', '--preset', 'laptop-gru', '--data', data.root, '--epochs', '4', '--out', out]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toMatch(/resuming laptop-gru/);
+    expect(again.stderr).not.toMatch(/epoch 1\/4/);
+    const epochs = readFileSync(path.join(out, 'metrics.csv'), 'utf8').trim().split('\n').slice(1).map((l) => Number(l.split(',')[0]));
+    expect(epochs.slice(-2)).toEqual([3, 4]);
+    expect(loadBundle(path.join(out, 'bundle')).manifest.provenance.epochs).toBe(4);
+  });
+
+  const bad = async (edit: (d: ReturnType<typeof small>) => void, pattern: RegExp) => {
+    const data = small(freshDir('data'));
+    edit(data);
+    const r = await runCli(['train', '--preset', 'laptop-gru', '--data', data.root, '--epochs', '1', '--out', freshDir('run')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(pattern);
+  };
+
+  it('an annotation row with a wrong field count: file and line', () =>
+    bad((d) => writeFileSync(d.train, `${readFileSync(d.train, 'utf8').trim()}\ntrain-video-0/00200.jpg,0.1,0.2,3\n`), /training_set_annotations\.txt, line \d+: 4 fields, expected 16/));
+
+  it('a label out of range: file and line', () =>
+    bad((d) => writeFileSync(d.train, readFileSync(d.train, 'utf8').replace(/\n(train-video-0\/\d+\.jpg),[^,]+,/, '\n$1,7.5,')), /line 2: valence 7\.5 is outside \[-1, 1\]/));
+
+  it('a video listed but missing its features', () =>
+    bad((d) => writeFileSync(d.train, `${readFileSync(d.train, 'utf8').trim()}\nghost-video/00001.jpg,0.1,0.2,3,${Array(12).fill(0).join(',')}\n`), /ghost-video\.npy: video "ghost-video" is listed .* but has no features file/));
+
+  it('features of the wrong width', () =>
+    bad((d) => {
+      const w = new NpyWriter(path.join(d.features, 'train-video-3.npy'), 9);
+      for (let i = 0; i < 120; i++) w.append(new Float32Array(9));
+      w.close();
+    }, /train-video-3\.npy: has 9 features per frame, the other videos in this folder have 16/));
+
+  it('NaN in a labelled frame', () =>
+    bad((d) => {
+      const w = new NpyWriter(path.join(d.features, 'train-video-2.npy'), 16);
+      for (let i = 0; i < 120; i++) w.append(i === 5 ? Float32Array.from({ length: 16 }, () => NaN) : new Float32Array(16));
+      w.close();
+    }, /train-video-2\.npy: frame 6 \(row 5\) has a NaN value/));
+
+  it('a configuration too large for memory is refused before anything starts', async () => {
+    expect(() => checkMemory({ ...findPreset('paper-gru').config, batchSize: 256 }, 2134)).toThrow(/needs about \d+\.\d GiB to train .* lower the hidden size, --batch-size or the segment length/);
+    expect(() => checkMemory(findPreset('paper-gru').config, 2134)).not.toThrow();
+    const r = await runCli(['train', '--preset', 'paper-lstm', '--batch-size', '512', '--data', small(freshDir('data')).root, '--out', freshDir('run')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/GiB available to the WebAssembly backend/);
+  });
+});
