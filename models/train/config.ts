@@ -74,21 +74,23 @@ export function temporalConfig(train: TrainConfig, inputDim: number): TemporalCo
 }
 
 /**
- * Rough peak memory of a training step: weights, gradients and two Adam moments, plus the
- * activations the gradient tape keeps for one segment (per frame, per layer, a few hidden-sized
- * tensors per gate). The wasm backend addresses at most 4 GiB.
+ * Peak memory of a training step, from measurements of the wasm backend (tests/bench): the tape
+ * keeps a copy of each op's inputs — about six copies of the input features per frame, the gate
+ * activations of every recurrent step (backpropagation through time is hand-written, so only
+ * those), the heads' activations, attention scores — plus weights, gradients and Adam's moments.
+ * It errs on the high side.
  */
 export function trainingMemoryBytes(train: TrainConfig, inputDim: number): number {
   const config = temporalConfig(train, inputDim);
   const params = paramCount(config);
   const e = config.encoder;
-  const width = e.type === 'transformer' ? Math.max(e.dModel, e.ff) : e.hidden * (e.type === 'lstm' ? 10 : 8);
+  const width = e.type === 'transformer' ? e.dModel + e.ff : e.hidden;
   const stacks = 1 + (config.framework.type === 'basic' ? 0 : config.tasks.length);
-  const layers = e.layers + (config.framework.type === 'basic' ? 0 : (config.framework as { taskLayers: number }).taskLayers);
+  const layers = (e.layers + (config.framework.type === 'basic' ? 0 : (config.framework as { taskLayers: number }).taskLayers)) * stacks;
   const frames = train.batchSize * config.segmentLength;
-  const attention = e.type === 'transformer' ? frames * config.segmentLength * e.heads * layers * stacks * 3 : 0;
-  const activations = frames * (inputDim * 2 + width * layers * stacks + config.heads.hidden.reduce((a, b) => a + b, 0) * config.tasks.length * 3) + attention;
-  return 4 * (params * 4 + activations);
+  const heads = config.heads.hidden.reduce((a, b) => a + b, 0) * config.tasks.length;
+  const attention = e.type === 'transformer' ? train.batchSize * e.heads * config.segmentLength ** 2 * 4 * layers : 0;
+  return 4 * (frames * (6 * inputDim + 40 * width * layers + 12 * heads) + attention) + 16 * params;
 }
 
 export const WASM_MEMORY_LIMIT = 4 * 1024 ** 3;

@@ -11,6 +11,7 @@ import { encoderStacks, feedbackSources, stateSpecs, taskOrder, type TemporalCon
 import { sinusoidalPositions } from '../temporal/graph.js';
 import { paramSpecs, type Weights } from '../temporal/params.js';
 import { detach, tf } from './tf.js';
+import { gruSequence, lstmSequence } from './recurrent.js';
 
 /** Ground truth for the feedback inputs during training (a fraction of time steps use it instead of predictions). */
 export interface FeedbackTruth {
@@ -119,32 +120,22 @@ export class TrainableModel {
       const Wb = bias.slice([0], [g * H]);
       const Rb = bias.slice([g * H], [g * H]);
       // input projection for all time steps at once: [B, T, gH]
-      const xp = tf.add(tf.matMul(seq.reshape([B * T, -1]), tf.transpose(W)), Wb).reshape([B, T, g * H]);
-      const Rt = tf.transpose(R);
-      const steps = tf.unstack(xp, 1) as tf.Tensor2D[];
-      let h = hAll.slice([l, 0, 0], [1, B, H]).reshape([B, H]) as tf.Tensor2D;
-      let c = cAll ? (cAll.slice([l, 0, 0], [1, B, H]).reshape([B, H]) as tf.Tensor2D) : undefined;
-      const ys: tf.Tensor2D[] = [];
-      for (const xt of steps) {
-        const hp = tf.add(tf.matMul(h, Rt), Rb) as tf.Tensor2D;
-        if (!lstm) {
-          const [xz, xr, xn] = tf.split(xt, 3, 1);
-          const [hz, hr, hn] = tf.split(hp, 3, 1);
-          const z = tf.sigmoid(tf.add(xz, hz));
-          const r = tf.sigmoid(tf.add(xr, hr));
-          const n = tf.tanh(tf.add(xn, tf.mul(r, hn)));
-          h = tf.add(n, tf.mul(z, tf.sub(h, n))) as tf.Tensor2D; // (1 − z)·n + z·h
-        } else {
-          const gates = tf.add(xt, hp);
-          const [gi, go, gf, gc] = tf.split(gates, 4, 1); // ONNX order i, o, f, c
-          c = tf.add(tf.mul(tf.sigmoid(gf), c as tf.Tensor2D), tf.mul(tf.sigmoid(gi), tf.tanh(gc))) as tf.Tensor2D;
-          h = tf.mul(tf.sigmoid(go), tf.tanh(c)) as tf.Tensor2D;
-        }
-        ys.push(h);
+      const xp = tf.add(tf.matMul(seq.reshape([B * T, -1]), tf.transpose(W)), Wb).reshape([B, T, g * H]) as tf.Tensor3D;
+      const h0 = hAll.slice([l, 0, 0], [1, B, H]).reshape([B, H]) as tf.Tensor2D;
+      let h: tf.Tensor2D;
+      let c: tf.Tensor2D | undefined;
+      if (!lstm) {
+        seq = gruSequence(xp, R as tf.Tensor2D, Rb as tf.Tensor1D, h0);
+        h = seq.slice([0, T - 1, 0], [B, 1, H]).reshape([B, H]) as tf.Tensor2D;
+      } else {
+        const c0 = (cAll as tf.Tensor3D).slice([l, 0, 0], [1, B, H]).reshape([B, H]) as tf.Tensor2D;
+        const both = lstmSequence(xp, R as tf.Tensor2D, Rb as tf.Tensor1D, h0, c0);
+        seq = both.slice([0, 0, 0], [B, T, H]) as tf.Tensor3D;
+        h = seq.slice([0, T - 1, 0], [B, 1, H]).reshape([B, H]) as tf.Tensor2D;
+        c = both.slice([0, T - 1, H], [B, 1, H]).reshape([B, H]) as tf.Tensor2D;
       }
       finals.push(h);
       if (c) cells.push(c);
-      seq = tf.stack(ys, 1) as tf.Tensor3D;
       // dropout between stacked layers, as PyTorch's RNNs apply it
       if (l < layers - 1) seq = this.dropout(seq, e.dropout, o) as tf.Tensor3D;
     }
