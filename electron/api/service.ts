@@ -6,7 +6,7 @@ import { readdirSync, rmSync, statSync } from 'node:fs';
 import type { z } from 'zod';
 import os from 'node:os';
 import path from 'node:path';
-import { loadBundle } from '../../models/bundle/manifest.js';
+import { loadAnyBundle } from '../../models/bundle/manifest.js';
 import { defaultBundleDir, installedBundles, resolveBundleDir } from '../../models/bundle/store.js';
 import { ensureStarterBundle } from '../../models/starter/starter-bundle.js';
 import { AnnotationStore } from '../engine/annotations/store.js';
@@ -149,7 +149,7 @@ export class ApiService {
     'bundles.list': () => {
       const def = defaultBundleDir();
       const summary = (dir: string, ref: string): BundleSummary => {
-        const m = loadBundle(dir).manifest;
+        const m = loadAnyBundle(dir).manifest;
         return { ref, id: m.id, version: m.version, kind: m.kind, description: m.description, trainedOn: m.provenance.trainedOn, isDefault: dir === def };
       };
       return [summary(ensureStarterBundle(), 'starter'), ...installedBundles().filter((b) => b.kind !== 'broken').map((b) => summary(b.dir, b.ref))];

@@ -2,7 +2,7 @@
  * `affect-studio bundles`: list, install, choose the default, remove model bundles.
  */
 import { Command } from 'commander';
-import { loadBundle } from '../../models/bundle/manifest.js';
+import { loadAnyBundle } from '../../models/bundle/manifest.js';
 import { defaultBundleDir, installBundle, installedBundles, removeBundle, resolveBundleDir, setDefaultBundle } from '../../models/bundle/store.js';
 import { ensureStarterBundle } from '../../models/starter/starter-bundle.js';
 import { UserError } from '../engine/errors.js';
@@ -24,7 +24,7 @@ export function bundlesCommand(): Command {
     .action(() => {
       const def = defaultBundleDir();
       const starter = ensureStarterBundle();
-      const rows = [{ ref: 'starter', kind: 'starter', description: loadBundle(starter).manifest.description, dir: starter }, ...installedBundles()];
+      const rows = [{ ref: 'starter', kind: 'starter', description: loadAnyBundle(starter).manifest.description, dir: starter }, ...installedBundles()];
       for (const r of rows) process.stdout.write(`${r.dir === def ? '*' : ' '} ${r.ref.padEnd(28)} ${r.kind.padEnd(9)} ${r.description}\n`);
     });
   cmd.command('install')
@@ -55,7 +55,7 @@ export function bundlesCommand(): Command {
     .argument('[ref]', 'bundle id, id@version, folder or "starter" (default: the default bundle)')
     .action((ref?: string) => {
       const dir = asUserError(() => (ref ? resolveBundleDir(ref) : defaultBundleDir()));
-      const b = asUserError(() => loadBundle(dir));
+      const b = asUserError(() => loadAnyBundle(dir));
       process.stdout.write(`${JSON.stringify({ dir, hash: b.hash, ...b.manifest }, null, 2)}\n`);
     });
   return cmd;

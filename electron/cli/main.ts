@@ -10,6 +10,7 @@ import { evalCommand } from './eval-command.js';
 import { bundlesCommand } from './bundles-command.js';
 import { serveCommand } from './serve-command.js';
 import { trainCommand } from './train-command.js';
+import { ensembleCommand } from './ensemble-command.js';
 import { toolVersion } from '../../models/version.js';
 
 
@@ -23,7 +24,8 @@ export function buildProgram(): Command {
     .addCommand(evalCommand())
     .addCommand(bundlesCommand())
     .addCommand(serveCommand())
-    .addCommand(trainCommand());
+    .addCommand(trainCommand())
+    .addCommand(ensembleCommand());
 }
 
 async function main(): Promise<void> {

@@ -33,8 +33,8 @@ export const BundleManifestSchema = z.object({
   id: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/i, 'letters, digits, ".", "-" and "_" only'),
   version: z.string().min(1),
   description: z.string().min(1),
-  /** "starter": built from the pretrained per-frame networks; "temporal": a trained temporal model. */
-  kind: z.enum(['starter', 'temporal']),
+  /** "starter": rules over pretrained per-frame networks; "temporal": a trained temporal model; "ensemble": weighted members. */
+  kind: z.enum(['starter', 'temporal', 'ensemble']),
   labels: z.object({ expressions: z.array(z.string()), aus: z.array(z.string()) }),
   tasks: z.array(z.enum(TASKS)).min(1),
   features: z.object({
@@ -44,6 +44,8 @@ export const BundleManifestSchema = z.object({
     /** "in-graph": baked into the ONNX file; "per-sequence": z-score over each sequence, done by the runtime. */
     normalization: z.enum(['in-graph', 'per-sequence', 'none']),
   }),
+  /** Ensembles: member bundles (folders relative to this one) and their weights. */
+  members: z.array(z.object({ path: z.string().min(1), weight: z.number().positive() })).min(1).optional(),
   model: z.object({
     file: z.string().min(1),
     sha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
@@ -51,7 +53,7 @@ export const BundleManifestSchema = z.object({
     states: z.array(StateSchema).default([]),
     /** The architecture, for trained temporal bundles. */
     config: TemporalConfigSchema.optional(),
-  }),
+  }).optional(),
   postprocess: z.object({
     /** Centred moving-average half-windows (frames) for V and A; 0 = off. */
     smoothing: z.object({ valence: z.number().int().min(0), arousal: z.number().int().min(0) }),
@@ -74,10 +76,17 @@ export type BundleManifest = z.infer<typeof BundleManifestSchema>;
 
 export interface LoadedBundle {
   dir: string;
-  manifest: BundleManifest;
+  manifest: BundleManifest & { model: NonNullable<BundleManifest['model']> };
   /** sha256 of bundle.json and the model file: identifies exactly what ran (recorded in run.json). */
   hash: string;
   modelPath: string;
+}
+
+export interface LoadedEnsemble {
+  dir: string;
+  manifest: BundleManifest;
+  hash: string;
+  members: { bundle: LoadedBundle; weight: number }[];
 }
 
 /** A bundle that cannot be used, with the file and the field at fault. */
@@ -96,7 +105,22 @@ export function labelsMatchAbaw(m: BundleManifest): boolean {
   return m.labels.expressions.join() === EXPRESSIONS.join() && m.labels.aus.join() === AUS.join();
 }
 
-export function loadBundle(dir: string): LoadedBundle {
+/** A bundle or an ensemble bundle (whose members are loaded, and checked, too). */
+export function loadAnyBundle(dir: string): LoadedBundle | LoadedEnsemble {
+  const m = readManifest(dir);
+  if (m.manifest.kind !== 'ensemble') return loadBundle(dir);
+  if (!m.manifest.members?.length) throw new BundleError('field "members": an ensemble needs members', m.file);
+  const members = m.manifest.members.map((x) => {
+    const sub = path.resolve(dir, x.path);
+    const loaded = loadAnyBundle(sub);
+    if ('members' in loaded) throw new BundleError(`field "members": ${x.path} is itself an ensemble (nesting is not supported)`, m.file);
+    return { bundle: loaded, weight: x.weight };
+  });
+  const hash = createHash('sha256').update(readFileSync(m.file)).update(members.map((x) => x.bundle.hash).join()).digest('hex');
+  return { dir, manifest: m.manifest, hash, members };
+}
+
+function readManifest(dir: string): { file: string; manifest: BundleManifest } {
   const file = path.join(dir, MANIFEST_NAME);
   if (!existsSync(file)) throw new BundleError(`no ${MANIFEST_NAME} in the bundle folder`, dir);
   let raw: unknown;
@@ -110,7 +134,13 @@ export function loadBundle(dir: string): LoadedBundle {
     const issue = parsed.error.issues[0];
     throw new BundleError(`field "${issue.path.join('.') || '(root)'}": ${issue.message}`, file);
   }
-  const m = parsed.data;
+  return { file, manifest: parsed.data };
+}
+
+export function loadBundle(dir: string): LoadedBundle {
+  const { file, manifest: m } = readManifest(dir);
+  if (m.kind === 'ensemble') throw new BundleError('is an ensemble bundle; load it with its members', file);
+  if (!m.model) throw new BundleError('field "model": required for a model bundle', file);
   const dims = m.features.extractors.reduce((a, e) => a + e.dim, 0);
   if (dims !== m.features.dim) throw new BundleError(`field "features.dim" is ${m.features.dim} but the extractors' dims add up to ${dims}`, file);
   if (m.labels.expressions.length !== EXPRESSIONS.length || m.labels.aus.length !== AUS.length) {
@@ -124,5 +154,5 @@ export function loadBundle(dir: string): LoadedBundle {
     throw new BundleError(`field "model.sha256" does not match ${m.model.file} (the file was changed or damaged)`, file);
   }
   const hash = createHash('sha256').update(readFileSync(file)).update(modelSha).digest('hex');
-  return { dir, manifest: m, hash, modelPath };
+  return { dir, manifest: m as LoadedBundle['manifest'], hash, modelPath };
 }

@@ -7,7 +7,7 @@ import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from
 import os from 'node:os';
 import path from 'node:path';
 import { writeFileAtomic } from '../storage.js';
-import { BundleError, loadBundle, MANIFEST_NAME, type LoadedBundle } from './manifest.js';
+import { BundleError, loadAnyBundle, MANIFEST_NAME, type LoadedBundle, type LoadedEnsemble } from './manifest.js';
 import { ensureStarterBundle, STARTER_ID } from '../starter/starter-bundle.js';
 
 /** User data (kept, unlike the cache): AFFECT_STUDIO_DATA, else the platform's data folder. */
@@ -38,7 +38,7 @@ export function installedBundles(): InstalledBundle[] {
       const p = path.join(dir, name);
       if (!existsSync(path.join(p, MANIFEST_NAME))) continue;
       try {
-        const b = loadBundle(p);
+        const b = loadAnyBundle(p);
         list.push({ ref: name, dir: p, kind: b.manifest.kind, description: b.manifest.description, isDefault: def === name });
       } catch (err) {
         list.push({ ref: name, dir: p, kind: 'broken', description: (err as Error).message, isDefault: def === name });
@@ -66,15 +66,15 @@ export function setDefaultBundle(ref: string): void {
  * Copies a bundle folder into the store (validating it first). A trained temporal bundle becomes
  * the default unless `makeDefault` is false.
  */
-export function installBundle(src: string, makeDefault?: boolean): LoadedBundle & { ref: string } {
-  const b = loadBundle(src);
+export function installBundle(src: string, makeDefault?: boolean): (LoadedBundle | LoadedEnsemble) & { ref: string } {
+  const b = loadAnyBundle(src);
   const ref = `${b.manifest.id}@${b.manifest.version}`;
   const dest = path.join(bundlesDir(), ref);
   rmSync(dest, { recursive: true, force: true });
   mkdirSync(bundlesDir(), { recursive: true });
   cpSync(src, dest, { recursive: true });
-  if (makeDefault ?? b.manifest.kind === 'temporal') setDefaultBundle(ref);
-  return { ...loadBundle(dest), ref };
+  if (makeDefault ?? b.manifest.kind !== 'starter') setDefaultBundle(ref);
+  return { ...loadAnyBundle(dest), ref };
 }
 
 export function removeBundle(ref: string): void {

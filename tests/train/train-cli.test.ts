@@ -112,3 +112,31 @@ describe('affect-studio train', () => {
     expect(r.stderr).toMatch(/GiB available to the WebAssembly backend/);
   });
 });
+
+describe('affect-studio ensemble', () => {
+  it('chooses members on validation, never worse than the best single one, and predict runs the result', async () => {
+    const data = small(freshDir('data'));
+    const runs = [freshDir('run'), freshDir('run'), freshDir('run')];
+    for (const [i, args] of [['--preset', 'laptop-gru', '--seed', '1'], ['--preset', 'laptop-gru', '--seed', '2'], ['--preset', 'laptop-transformer']].entries()) {
+      const r = await runCli(['train', ...args, '--data', data.root, '--epochs', '2', '--out', runs[i], '--id', `m${i}`]);
+      expect(r.code, r.stderr).toBe(0);
+    }
+    const out = path.join(freshDir('ens'), 'bundle');
+    const e = await runCli(['ensemble', ...runs.map((r) => path.join(r, 'bundle')), '--val', data.val, '--features', data.features, '--out', out]);
+    expect(e.code, e.stderr).toBe(0);
+    const singles = [...e.stderr.matchAll(/alone: P_MTL (\d\.\d+)/g)].map((m) => Number(m[1]));
+    const ensemble = Number(/ensemble P_MTL (\d\.\d+)/.exec(e.stderr)?.[1]);
+    expect(ensemble).toBeGreaterThanOrEqual(Math.max(...singles));
+    const { loadAnyBundle } = await import('../../models/bundle/manifest.js');
+    const b = loadAnyBundle(out);
+    expect(b.manifest.kind).toBe('ensemble');
+    expect('members' in b && b.members.length).toBeGreaterThanOrEqual(1);
+
+    const pred = freshDir('pred');
+    const p = await runCli(['predict', '--features', data.features, '--bundle', out, '--out', pred]);
+    expect(p.code, p.stderr).toBe(0);
+    const run = JSON.parse(readFileSync(path.join(pred, 'run.json'), 'utf8'));
+    expect(run.bundles.length).toBe('members' in b ? b.members.length : 1);
+    expect(run.auThresholds).toEqual(b.manifest.postprocess.auThresholds);
+  });
+});

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
-import { labelsMatchAbaw, loadBundle, type LoadedBundle } from '../../../models/bundle/manifest.js';
+import { labelsMatchAbaw, loadAnyBundle, type LoadedBundle } from '../../../models/bundle/manifest.js';
 import { AUS } from '../../../models/labels.js';
 import { UserError } from '../errors.js';
 import { FeaturePipeline, type FeaturePipelineOptions, type VideoFeaturesResult, type VideoProgress } from '../features/pipeline.js';
@@ -62,19 +62,26 @@ export class Predictor {
 
   static async create(options: PredictorOptions & { precomputed?: boolean }): Promise<Predictor> {
     if (!options.bundleDirs.length) throw new UserError('no model bundle to run', 'pass --bundle, or install one (affect-studio bundles)');
-    const loaded = options.bundleDirs.map((dir) => {
+    const top = options.bundleDirs.map((dir) => {
       try {
-        return loadBundle(dir);
+        return loadAnyBundle(dir);
       } catch (err) {
         const e = err as { message: string; file?: string; hint?: string };
         throw new UserError(e.message, e.hint ?? 'fix or reinstall the bundle', e.file ?? dir);
       }
     });
-    checkEnsemble(loaded);
-    const weights = options.weights ?? loaded.map(() => 1);
-    if (weights.length !== loaded.length || weights.some((w) => !(w > 0))) {
-      throw new UserError(`${weights.length} ensemble weights for ${loaded.length} bundles`, 'give one positive weight per bundle, in --bundle order');
+    const topWeights = options.weights ?? top.map(() => 1);
+    if (topWeights.length !== top.length || topWeights.some((w) => !(w > 0))) {
+      throw new UserError(`${topWeights.length} ensemble weights for ${top.length} bundles`, 'give one positive weight per bundle, in --bundle order');
     }
+    // an ensemble bundle contributes its members, with its weights scaled by the one given to it
+    const loaded: LoadedBundle[] = [];
+    const weights: number[] = [];
+    top.forEach((b, i) => {
+      if ('members' in b) for (const m of b.members) loaded.push(m.bundle), weights.push(topWeights[i] * m.weight);
+      else loaded.push(b), weights.push(topWeights[i]);
+    });
+    checkEnsemble(loaded);
     // every extractor any bundle needs, in first-seen order; user extractors by their manifest path
     const extractors: string[] = [];
     for (const b of loaded) {
@@ -119,7 +126,9 @@ export class Predictor {
       trainedOn: b.manifest.provenance.trainedOn,
     }));
     const total = weights.reduce((a, b) => a + b, 0);
-    const auThresholds = AUS.map((_, j) => loaded.reduce((a, b, i) => a + (b.manifest.postprocess.auThresholds[j] * weights[i]) / total, 0));
+    // one ensemble bundle brings thresholds tuned for the ensemble; otherwise the members' weighted mean
+    const auThresholds = top.length === 1 && 'members' in top[0] ? top[0].manifest.postprocess.auThresholds
+      : AUS.map((_, j) => loaded.reduce((a, b, i) => a + (b.manifest.postprocess.auThresholds[j] * weights[i]) / total, 0));
     return new Predictor(options, features, runners, bundles, auThresholds);
   }
 
