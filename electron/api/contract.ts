@@ -50,6 +50,11 @@ export const Requests = {
   'batch.start': z.object({ outDir: path, format: z.enum(['native', 'openface', 'abaw']).default('native'), bundles: z.array(z.string().min(1).max(4096)).max(8).default([]) }),
   'batch.pause': z.object({}),
   'batch.cancel': z.object({}),
+  'train.presets': z.object({}),
+  'train.state': z.object({}),
+  'train.start': z.object({ preset: z.string().min(1).max(100), epochs: z.number().int().min(1).max(1000).optional(), name: z.string().regex(/^[\w.-]{1,64}$/).optional() }),
+  'train.stop': z.object({}),
+  'train.install': z.object({}),
 } as const;
 
 export type Method = keyof typeof Requests;
@@ -145,6 +150,31 @@ export interface AgreementReport {
   model?: { runId: string; versus: { annotator: string; cccValence: number | null; cccArousal: number | null; expressionF1: number | null; auF1: number | null }[] };
 }
 
+export interface TrainEpoch {
+  epoch: number;
+  loss: number;
+  cccValence: number;
+  cccArousal: number;
+  f1Expression: number;
+  f1Au: number;
+  pMtl: number;
+}
+
+export interface TrainState {
+  status: 'idle' | 'preparing' | 'training' | 'stopped' | 'done' | 'failed';
+  preset?: string;
+  run?: string;
+  epoch?: number;
+  epochs?: number;
+  step?: number;
+  steps?: number;
+  loss?: number;
+  history: TrainEpoch[];
+  bundleDir?: string;
+  error?: string;
+  videos?: number;
+}
+
 export interface Responses {
   'app.info': { version: string; mode: 'electron' | 'web'; project: string; executionProviders: string[] };
   'fs.list': { path: string; parent: string | null; entries: { name: string; path: string; kind: 'dir' | 'video' | 'file' }[] };
@@ -171,6 +201,11 @@ export interface Responses {
   'batch.start': BatchState;
   'batch.pause': BatchState;
   'batch.cancel': BatchState;
+  'train.presets': { name: string; description: string }[];
+  'train.state': TrainState;
+  'train.start': TrainState;
+  'train.stop': TrainState;
+  'train.install': { ref: string };
 }
 
 /** Events the engine pushes to the UI. */
@@ -179,6 +214,7 @@ export interface Events {
   'job.done': { jobId: string; runId: string };
   'job.failed': { jobId: string; error: string; cancelled: boolean };
   'batch.changed': BatchState;
+  'train.changed': TrainState;
 }
 
 export type EventName = keyof Events;

@@ -20,7 +20,9 @@ import { RunStore } from '../engine/runs/run-store.js';
 import { resolveVideoTools, type VideoTools } from '../engine/video/binaries.js';
 import { frameTimes, probeVideo } from '../engine/video/probe.js';
 import { toolVersion } from '../../models/version.js';
-import type { EventName, Events, Method, RequestOf, Responses, BundleSummary } from './contract.js';
+import type { AnnotationDoc, EventName, Events, Method, Responses, BundleSummary } from './contract.js';
+import { listPresets } from '../../models/train/config.js';
+import { TrainJob } from '../engine/jobs/train-job.js';
 import { Requests } from './contract.js';
 
 export interface ServiceOptions {
@@ -42,6 +44,7 @@ export class ApiService {
   private readonly runs: RunStore;
   private readonly annotations: AnnotationStore;
   readonly batch: BatchQueue;
+  readonly training: TrainJob;
   private readonly tools: VideoTools;
   private readonly listeners = new Set<Listener>();
   private readonly jobs = new Map<string, AbortController>();
@@ -54,6 +57,7 @@ export class ApiService {
     this.annotations = new AnnotationStore(this.project.annotationsDir);
     this.tools = options.tools ?? resolveVideoTools();
     this.batch = new BatchQueue(this.project.batchFile, (bundles) => this.predictor(bundles), (s) => this.emit('batch.changed', s));
+    this.training = new TrainJob(path.join(this.project.dir, 'training'), { ...options.engine, tools: this.tools }, () => this.annotatedVideos(), (s) => this.emit('train.changed', s));
   }
 
   on(listener: Listener): () => void {
@@ -235,7 +239,24 @@ export class ApiService {
     'batch.start': ({ outDir, format, bundles }) => this.batch.start(path.resolve(outDir), format, bundles),
     'batch.pause': () => this.batch.pause(),
     'batch.cancel': () => this.batch.cancel(),
+
+    'train.presets': () => listPresets().map((p) => ({ name: p.name, description: p.description })),
+    'train.state': () => this.training.snapshot(),
+    'train.start': ({ preset, epochs, name }) => this.training.start(preset, epochs, name),
+    'train.stop': () => this.training.stop(),
+    'train.install': () => this.training.install(),
   };
+
+  /** Videos of the project with at least one annotation document, and those documents. */
+  private annotatedVideos(): { file: string; docs: AnnotationDoc[] }[] {
+    return this.project.recent().flatMap((v) => {
+      const names = this.annotations.annotators(v.videoId);
+      if (!names.length) return [];
+      const base = { path: v.path, name: path.basename(v.path) };
+      const docs = names.map((a) => this.annotations.load(v.videoId, a, base)).filter((d) => d.segments.length || d.aus.length || d.traces.some((t) => t.input !== 'model'));
+      return docs.length ? [{ file: v.path, docs }] : [];
+    });
+  }
 
   /** Flushes annotation documents (on quit). */
   close(): void {

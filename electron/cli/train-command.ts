@@ -141,7 +141,8 @@ async function runTrain(flags: TrainFlags): Promise<number> {
     extractors: train.sources, val: val.sequences, dim: train.dim,
   });
   const v = report.validation;
-  log(`best epoch ${result.bestEpoch}: CCC_V ${v.CCC_V.toFixed(3)} CCC_A ${v.CCC_A.toFixed(3)} F1_expr ${v.F1_expression.toFixed(3)} F1_AU ${v.F1_AU.toFixed(3)} P_MTL ${v.P_MTL.toFixed(3)}; smoothing V ±${report.smoothing.valence} A ±${report.smoothing.arousal}`);
+  const f3 = (x: number | undefined) => (x === undefined ? 'n/a' : x.toFixed(3));
+  log(`best epoch ${result.bestEpoch}: CCC_V ${f3(v.CCC_V)} CCC_A ${f3(v.CCC_A)} F1_expr ${f3(v.F1_expression)} F1_AU ${f3(v.F1_AU)} P_MTL ${f3(v.P_MTL)}; smoothing V ±${report.smoothing.valence} A ±${report.smoothing.arousal}`);
   log(`bundle written to ${report.dir} (ONNX vs trainer on held-out inputs: max abs diff ${report.maxAbsDiff.toExponential(1)})`);
   if (flags.install) {
     const b = installBundle(report.dir, true);

@@ -48,7 +48,7 @@ function tuneSmoothing(seqs: TrainSequence[], preds: { v: Float32Array; a: Float
     const c = p.length ? ccc(p, l) : -Infinity;
     if (c > best.ccc + 1e-9) best = { window: w, ccc: c };
   }
-  return best;
+  return Number.isFinite(best.ccc) ? best : { window: 0, ccc: NaN };
 }
 
 export interface ExportOptions {
@@ -90,11 +90,13 @@ export async function exportBundle(result: TrainResult, o: ExportOptions): Promi
   });
   const metrics = evaluatePredictions(o.val, preds);
   const best = result.history.find((h) => h.epoch === result.bestEpoch);
-  const validation: Record<string, number> = {
+  const all: Record<string, number> = {
     CCC_V: metrics.cccValence, CCC_A: metrics.cccArousal, F1_expression: metrics.f1Expression, F1_AU: metrics.f1Au, P_MTL: metrics.pMtl,
     CCC_V_smoothed: sv.ccc, CCC_A_smoothed: sa.ccc, best_epoch: result.bestEpoch,
     ...Object.fromEntries(Object.entries(result.bestPerTask).map(([t, b]) => [`best_epoch_${t as Task}`, b.epoch])),
   };
+  // tasks without validation labels have no score (JSON has no −∞)
+  const validation = Object.fromEntries(Object.entries(all).filter(([, v]) => Number.isFinite(v)));
   const normalization = o.train.normalization === 'train' && result.normalisation
     ? { type: 'in-graph' as const, mean: result.normalisation.mean, std: result.normalisation.std }
     : o.train.normalization === 'per-sequence' ? { type: 'per-sequence' as const } : { type: 'none' as const };

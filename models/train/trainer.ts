@@ -286,121 +286,126 @@ export async function trainModel(o: TrainRunOptions): Promise<TrainResult> {
   // fixed variable names: Adam's saved moments are matched to variables by name on resume
   const model = new TrainableModel(temporal, initWeights(temporal, tc.seed), 'train');
   const optimizer = tf.train.adam(tc.learningRate, tc.beta1, tc.beta2, 1e-8);
-  let state: CheckpointState = {
-    epoch: 0, history: [], bestEpoch: 0, step: 0,
-    bestPerTask: { valence: { epoch: 0, score: -Infinity }, arousal: { epoch: 0, score: -Infinity }, expression: { epoch: 0, score: -Infinity }, au: { epoch: 0, score: -Infinity } },
-  };
-  let best: Weights = model.weights();
-  const metricsFile = path.join(o.outDir, 'metrics.csv');
-
-  if (existsSync(path.join(ckDir, 'state.json'))) {
-    // resume: weights, optimizer moments, where we were, what was best
-    state = JSON.parse(readFileSync(path.join(ckDir, 'state.json'), 'utf8')) as CheckpointState;
-    model.setWeights(decodeWeights(readFileSync(path.join(ckDir, 'weights.bin'))));
-    best = decodeWeights(readFileSync(path.join(o.outDir, 'best.bin')));
-    const opt = decodeEntries(readFileSync(path.join(ckDir, 'optimizer.bin')));
-    await optimizer.setWeights(opt.map(([name, data, shape]) => ({ name, tensor: name === 'iter' ? tf.scalar(data[0], 'int32') : tf.tensor(data, shape) })));
-    for (const t of state.bestPerTask ? Object.values(state.bestPerTask) : []) if (t.score === null) t.score = -Infinity;
-  } else {
-    writeFileSync(metricsFile, `${METRICS_HEADER}\n`);
-  }
-
-  const L = temporal.segmentLength;
-  const stepsPerEpoch = (() => {
-    let n = 0;
-    for (let i = 0; i < train.length; i += tc.batchSize) n += Math.ceil(Math.max(...train.slice(i, i + tc.batchSize).map((s) => s.frames.length)) / L);
-    return n;
-  })();
-  const totalSteps = stepsPerEpoch * tc.epochs;
-  const lastEpoch = Math.min(tc.epochs, state.epoch + (o.maxEpochsThisRun ?? Infinity));
-
-  for (let epoch = state.epoch + 1; epoch <= lastEpoch; epoch++) {
-    const t0 = performance.now();
-    const random = seededRandom(tc.seed * 1_000_003 + epoch);
-    const order = train.map((_, i) => i);
-    for (let i = order.length - 1; i > 0; i--) {
-      const j = Math.floor(random() * (i + 1));
-      [order[i], order[j]] = [order[j], order[i]];
-    }
-    const sums = { loss: 0, valence: 0, arousal: 0, expression: 0, au: 0, n: 0 };
-    let step = 0;
-    for (let b0 = 0; b0 < order.length; b0 += tc.batchSize) {
-      const batch = order.slice(b0, b0 + tc.batchSize).map((i) => train[i]);
-      const maxLen = Math.max(...batch.map((s) => s.frames.length));
-      let carried = model.zeroState(batch.length);
-      for (let start = 0; start < maxLen; start += L) {
-        if (o.signal?.aborted) throw new DOMException('training stopped', 'AbortError');
-        const T = Math.min(L, maxLen - start);
-        const lr = tc.learningRate * Math.max(0, 1 - state.step / totalSteps);
-        (optimizer as unknown as { learningRate: number }).learningRate = lr;
-        const seg = segmentTensors(batch, start, T, dim);
-        const truth = temporal.framework.type === 'feedback' ? truthOf(seg) : undefined;
-        let nextState: Map<string, tf.Tensor> = new Map();
-        let parts: Record<Task, number> = { valence: 0, arousal: 0, expression: 0, au: 0 };
-        const { value, grads } = tf.variableGrads(() => {
-          const { outputs, state: st } = model.forward(seg.x, carried, { training: true, random, mask: seg.mask, truth, mixRate: tc.feedbackMix });
-          // the state goes on to the next segment as a constant: truncated backpropagation through time
-          nextState = new Map([...st].map(([k, t]) => [k, tf.keep(t.clone())]));
-          const { total, parts: p } = segmentLoss(outputs, seg, tc.lossWeights);
-          parts = Object.fromEntries(Object.entries(p).map(([k, t]) => [k, t.dataSync()[0]])) as Record<Task, number>;
-          return total;
-        }, [...model.vars.values()]);
-        const norm = tf.tidy(() => tf.sqrt(tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g))))).dataSync()[0]);
-        const scale = norm > tc.clipNorm ? tc.clipNorm / norm : 1;
-        const clipped = scale < 1 ? Object.fromEntries(Object.entries(grads).map(([k, g]) => [k, tf.mul(g, scale)])) : grads;
-        optimizer.applyGradients(clipped as unknown as Parameters<typeof optimizer.applyGradients>[0]);
-        const lossValue = value.dataSync()[0];
-        tf.dispose([value, ...Object.values(grads), ...(scale < 1 ? Object.values(clipped) : []), ...Object.values(seg), ...(truth ? [truth.expression?.value] : [])].filter(Boolean) as tf.Tensor[]);
-        for (const t of carried.values()) t.dispose();
-        carried = nextState;
-        if (!Number.isFinite(lossValue)) throw new Error(`the loss became ${lossValue} at epoch ${epoch}, step ${step + 1}: lower the learning rate`);
-        sums.loss += lossValue;
-        sums.valence += parts.valence;
-        sums.arousal += parts.arousal;
-        sums.expression += parts.expression;
-        sums.au += parts.au;
-        sums.n++;
-        step++;
-        state.step++;
-        o.onProgress?.({ epoch, epochs: tc.epochs, step, steps: stepsPerEpoch, stepsPerSecond: step / ((performance.now() - t0) / 1000), loss: sums.loss / sums.n, last: state.history[state.history.length - 1], best: { epoch: state.bestEpoch, pMtl: state.history.find((h) => h.epoch === state.bestEpoch)?.pMtl ?? NaN } });
-      }
-      for (const t of carried.values()) t.dispose();
-    }
-    const metrics = evaluatePredictions(val, predictSequences(model, val, dim));
-    const record: EpochRecord = {
-      epoch, loss: sums.loss / Math.max(sums.n, 1), lossValence: sums.valence / Math.max(sums.n, 1), lossArousal: sums.arousal / Math.max(sums.n, 1),
-      lossExpression: sums.expression / Math.max(sums.n, 1), lossAu: sums.au / Math.max(sums.n, 1), ...metrics,
-      seconds: (performance.now() - t0) / 1000, learningRate: tc.learningRate * Math.max(0, 1 - state.step / totalSteps),
+  try {
+    let state: CheckpointState = {
+      epoch: 0, history: [], bestEpoch: 0, step: 0,
+      bestPerTask: { valence: { epoch: 0, score: -Infinity }, arousal: { epoch: 0, score: -Infinity }, expression: { epoch: 0, score: -Infinity }, au: { epoch: 0, score: -Infinity } },
     };
-    state.history.push(record);
-    const weights = model.weights();
-    for (const t of temporal.tasks) {
-      const score = metrics[TASK_SCORE[t]];
-      if (score > state.bestPerTask[t].score) {
-        state.bestPerTask[t] = { epoch, score };
-        writeFileAtomic(path.join(o.outDir, `best-${t}.bin`), encodeWeights(weights));
+    let best: Weights = model.weights();
+    const metricsFile = path.join(o.outDir, 'metrics.csv');
+
+    if (existsSync(path.join(ckDir, 'state.json'))) {
+      // resume: weights, optimizer moments, where we were, what was best
+      state = JSON.parse(readFileSync(path.join(ckDir, 'state.json'), 'utf8')) as CheckpointState;
+      model.setWeights(decodeWeights(readFileSync(path.join(ckDir, 'weights.bin'))));
+      best = decodeWeights(readFileSync(path.join(o.outDir, 'best.bin')));
+      const opt = decodeEntries(readFileSync(path.join(ckDir, 'optimizer.bin')));
+      await optimizer.setWeights(opt.map(([name, data, shape]) => ({ name, tensor: name === 'iter' ? tf.scalar(data[0], 'int32') : tf.tensor(data, shape) })));
+      for (const t of state.bestPerTask ? Object.values(state.bestPerTask) : []) if (t.score === null) t.score = -Infinity;
+    } else {
+      writeFileSync(metricsFile, `${METRICS_HEADER}\n`);
+    }
+
+    const L = temporal.segmentLength;
+    const stepsPerEpoch = (() => {
+      let n = 0;
+      for (let i = 0; i < train.length; i += tc.batchSize) n += Math.ceil(Math.max(...train.slice(i, i + tc.batchSize).map((s) => s.frames.length)) / L);
+      return n;
+    })();
+    const totalSteps = stepsPerEpoch * tc.epochs;
+    const lastEpoch = Math.min(tc.epochs, state.epoch + (o.maxEpochsThisRun ?? Infinity));
+
+    for (let epoch = state.epoch + 1; epoch <= lastEpoch; epoch++) {
+      const t0 = performance.now();
+      const random = seededRandom(tc.seed * 1_000_003 + epoch);
+      const order = train.map((_, i) => i);
+      for (let i = order.length - 1; i > 0; i--) {
+        const j = Math.floor(random() * (i + 1));
+        [order[i], order[j]] = [order[j], order[i]];
       }
+      const sums = { loss: 0, valence: 0, arousal: 0, expression: 0, au: 0, n: 0 };
+      let step = 0;
+      for (let b0 = 0; b0 < order.length; b0 += tc.batchSize) {
+        const batch = order.slice(b0, b0 + tc.batchSize).map((i) => train[i]);
+        const maxLen = Math.max(...batch.map((s) => s.frames.length));
+        let carried = model.zeroState(batch.length);
+        for (let start = 0; start < maxLen; start += L) {
+          // let a server in this process answer between steps (each step blocks for a while)
+          await new Promise((resolve) => setImmediate(resolve));
+          if (o.signal?.aborted) throw new DOMException('training stopped', 'AbortError');
+          const T = Math.min(L, maxLen - start);
+          const lr = tc.learningRate * Math.max(0, 1 - state.step / totalSteps);
+          (optimizer as unknown as { learningRate: number }).learningRate = lr;
+          const seg = segmentTensors(batch, start, T, dim);
+          const truth = temporal.framework.type === 'feedback' ? truthOf(seg) : undefined;
+          let nextState: Map<string, tf.Tensor> = new Map();
+          let parts: Record<Task, number> = { valence: 0, arousal: 0, expression: 0, au: 0 };
+          const { value, grads } = tf.variableGrads(() => {
+            const { outputs, state: st } = model.forward(seg.x, carried, { training: true, random, mask: seg.mask, truth, mixRate: tc.feedbackMix });
+            // the state goes on to the next segment as a constant: truncated backpropagation through time
+            nextState = new Map([...st].map(([k, t]) => [k, tf.keep(t.clone())]));
+            const { total, parts: p } = segmentLoss(outputs, seg, tc.lossWeights);
+            parts = Object.fromEntries(Object.entries(p).map(([k, t]) => [k, t.dataSync()[0]])) as Record<Task, number>;
+            return total;
+          }, [...model.vars.values()]);
+          const norm = tf.tidy(() => tf.sqrt(tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g))))).dataSync()[0]);
+          const scale = norm > tc.clipNorm ? tc.clipNorm / norm : 1;
+          const clipped = scale < 1 ? Object.fromEntries(Object.entries(grads).map(([k, g]) => [k, tf.mul(g, scale)])) : grads;
+          optimizer.applyGradients(clipped as unknown as Parameters<typeof optimizer.applyGradients>[0]);
+          const lossValue = value.dataSync()[0];
+          tf.dispose([value, ...Object.values(grads), ...(scale < 1 ? Object.values(clipped) : []), ...Object.values(seg), ...(truth ? [truth.expression?.value] : [])].filter(Boolean) as tf.Tensor[]);
+          for (const t of carried.values()) t.dispose();
+          carried = nextState;
+          if (!Number.isFinite(lossValue)) throw new Error(`the loss became ${lossValue} at epoch ${epoch}, step ${step + 1}: lower the learning rate`);
+          sums.loss += lossValue;
+          sums.valence += parts.valence;
+          sums.arousal += parts.arousal;
+          sums.expression += parts.expression;
+          sums.au += parts.au;
+          sums.n++;
+          step++;
+          state.step++;
+          o.onProgress?.({ epoch, epochs: tc.epochs, step, steps: stepsPerEpoch, stepsPerSecond: step / ((performance.now() - t0) / 1000), loss: sums.loss / sums.n, last: state.history[state.history.length - 1], best: { epoch: state.bestEpoch, pMtl: state.history.find((h) => h.epoch === state.bestEpoch)?.pMtl ?? NaN } });
+        }
+        for (const t of carried.values()) t.dispose();
+      }
+      const metrics = evaluatePredictions(val, predictSequences(model, val, dim));
+      const record: EpochRecord = {
+        epoch, loss: sums.loss / Math.max(sums.n, 1), lossValence: sums.valence / Math.max(sums.n, 1), lossArousal: sums.arousal / Math.max(sums.n, 1),
+        lossExpression: sums.expression / Math.max(sums.n, 1), lossAu: sums.au / Math.max(sums.n, 1), ...metrics,
+        seconds: (performance.now() - t0) / 1000, learningRate: tc.learningRate * Math.max(0, 1 - state.step / totalSteps),
+      };
+      state.history.push(record);
+      const weights = model.weights();
+      for (const t of temporal.tasks) {
+        const score = metrics[TASK_SCORE[t]];
+        if (score > state.bestPerTask[t].score) {
+          state.bestPerTask[t] = { epoch, score };
+          writeFileAtomic(path.join(o.outDir, `best-${t}.bin`), encodeWeights(weights));
+        }
+      }
+      const bestRecord = state.history.find((h) => h.epoch === state.bestEpoch);
+      if (!bestRecord || metrics.pMtl > bestRecord.pMtl) {
+        state.bestEpoch = epoch;
+        best = weights;
+      }
+      writeFileAtomic(path.join(o.outDir, 'best.bin'), encodeWeights(best));
+      appendFileSync(metricsFile, `${[epoch, record.loss, record.lossValence, record.lossArousal, record.lossExpression, record.lossAu, metrics.cccValence, metrics.cccArousal, metrics.f1Expression, metrics.f1Au, metrics.pMtl, record.learningRate, record.seconds].map((x) => (typeof x === 'number' ? +x.toPrecision(6) : x)).join(',')}\n`);
+      // checkpoint last: a run killed before this line redoes the epoch
+      mkdirSync(ckDir, { recursive: true });
+      writeFileAtomic(path.join(ckDir, 'weights.bin'), encodeWeights(weights));
+      const optWeights = await optimizer.getWeights();
+      writeFileAtomic(path.join(ckDir, 'optimizer.bin'), encodeEntries(optWeights.map((nt) => [nt.name, Float32Array.from(nt.tensor.dataSync()), nt.tensor.shape])));
+      state.epoch = epoch;
+      writeFileAtomic(path.join(ckDir, 'state.json'), JSON.stringify(state, (_k, v) => (v === -Infinity ? null : v)));
+      o.onProgress?.({ epoch, epochs: tc.epochs, step: stepsPerEpoch, steps: stepsPerEpoch, stepsPerSecond: stepsPerEpoch / record.seconds, loss: record.loss, last: record, best: { epoch: state.bestEpoch, pMtl: state.history.find((h) => h.epoch === state.bestEpoch)?.pMtl ?? NaN } });
     }
-    const bestRecord = state.history.find((h) => h.epoch === state.bestEpoch);
-    if (!bestRecord || metrics.pMtl > bestRecord.pMtl) {
-      state.bestEpoch = epoch;
-      best = weights;
-    }
-    writeFileAtomic(path.join(o.outDir, 'best.bin'), encodeWeights(best));
-    appendFileSync(metricsFile, `${[epoch, record.loss, record.lossValence, record.lossArousal, record.lossExpression, record.lossAu, metrics.cccValence, metrics.cccArousal, metrics.f1Expression, metrics.f1Au, metrics.pMtl, record.learningRate, record.seconds].map((x) => (typeof x === 'number' ? +x.toPrecision(6) : x)).join(',')}\n`);
-    // checkpoint last: a run killed before this line redoes the epoch
-    mkdirSync(ckDir, { recursive: true });
-    writeFileAtomic(path.join(ckDir, 'weights.bin'), encodeWeights(weights));
-    const optWeights = await optimizer.getWeights();
-    writeFileAtomic(path.join(ckDir, 'optimizer.bin'), encodeEntries(optWeights.map((nt) => [nt.name, Float32Array.from(nt.tensor.dataSync()), nt.tensor.shape])));
-    state.epoch = epoch;
-    writeFileAtomic(path.join(ckDir, 'state.json'), JSON.stringify(state, (_k, v) => (v === -Infinity ? null : v)));
-    o.onProgress?.({ epoch, epochs: tc.epochs, step: stepsPerEpoch, steps: stepsPerEpoch, stepsPerSecond: stepsPerEpoch / record.seconds, loss: record.loss, last: record, best: { epoch: state.bestEpoch, pMtl: state.history.find((h) => h.epoch === state.bestEpoch)?.pMtl ?? NaN } });
+    return { config: temporal, best, bestEpoch: state.bestEpoch, bestPerTask: state.bestPerTask, history: state.history, normalisation: stats };
+  } finally {
+    // also when stopped or failed: the variables' names must be free for the next run in this process
+    model.dispose();
+    optimizer.dispose();
   }
-  const result: TrainResult = { config: temporal, best, bestEpoch: state.bestEpoch, bestPerTask: state.bestPerTask, history: state.history, normalisation: stats };
-  model.dispose();
-  optimizer.dispose();
-  return result;
 }
 
 export { decodeWeights, encodeWeights };

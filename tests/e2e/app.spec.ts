@@ -98,6 +98,19 @@ test('open a video, run the default bundle, see the curves, seek, annotate, undo
   await expect(page.getByTestId('segments').locator('li')).toHaveCount(1);
   await expect(page.getByTestId('segments')).toContainText('Sadness');
   await expect.poll(async () => Number(await page.getByTestId('timeline').getAttribute('data-points'))).toBeGreaterThan(400);
+
+  // train on the annotated video from the Train tab, watch it finish, install the result
+  await page.getByTestId('tab-train').click();
+  await page.getByTestId('train-preset').selectOption('laptop-gru');
+  await page.getByTestId('train-epochs').fill('2');
+  await page.getByTestId('train-start').click();
+  await expect(page.getByTestId('train-status')).toContainText('done', { timeout: 120_000 });
+  await expect(page.getByTestId('train-epochs-table').locator('tbody tr')).toHaveCount(2);
+  await page.getByTestId('train-install').click();
+  await page.waitForTimeout(500);
+  if (await page.getByTestId('error').count()) throw new Error(`install failed: ${await page.getByTestId('error').textContent()}`);
+  await expect(page.getByTestId('train-status')).toContainText('installed laptop-gru@1.0.0-e2 as the default bundle');
+  await page.screenshot({ path: path.join(shots, 'training.png') });
   expect(errors).toEqual([]);
 });
 

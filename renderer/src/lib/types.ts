@@ -1,6 +1,6 @@
 /** The API's types, as the UI uses them (type-only: nothing of the engine is bundled). */
 export type {
-  AgreementReport, AnnotationDoc, AnnotationOp, BatchItem, BatchState, BundleSummary, FaceSeries, RunData, RunSummary, VideoSummary,
+  AgreementReport, AnnotationDoc, TrainState, TrainEpoch, AnnotationOp, BatchItem, BatchState, BundleSummary, FaceSeries, RunData, RunSummary, VideoSummary,
 } from '../../../electron/api/contract.js';
 import type { Responses } from '../../../electron/api/contract.js';
 export type AppInfoT = Responses['app.info'];
