@@ -95,8 +95,8 @@ async function runTrain(flags: TrainFlags): Promise<number> {
   }
 
   // where the data is
-  let trainFile: string;
-  let valFile = flags.val;
+  let trainFile: string | string[];
+  let valFile: string | string[] | undefined = flags.val;
   let featureDirs = flags.features ?? [];
   if (existsSync(flags.data) && statSync(flags.data).isDirectory()) {
     const layout = asUser(() => findLayout(flags.data as string));
@@ -110,9 +110,10 @@ async function runTrain(flags: TrainFlags): Promise<number> {
   if (!valFile) throw new UserError('no validation annotations', 'give --val FILE (the best epoch, smoothing and AU thresholds are chosen on it)', flags.data);
 
   const log = (s: string) => process.stderr.write(`${s}\n`);
-  log(`loading ${path.basename(trainFile)} and ${path.basename(valFile)} with features from ${featureDirs.join(' + ')}`);
+  const names = (x: string | string[]) => (Array.isArray(x) ? x.map((p) => path.relative(flags.data as string, p)).join(', ') : path.basename(x));
+  log(`loading ${names(trainFile)} and ${names(valFile)} with features from ${featureDirs.join(' + ')}`);
   const train = asUser(() => loadPrecomputed(trainFile, featureDirs));
-  const val = asUser(() => loadPrecomputed(valFile as string, featureDirs));
+  const val = asUser(() => loadPrecomputed(valFile as string | string[], featureDirs));
   if (val.dim !== train.dim) throw new UserError(`validation features have ${val.dim} dimensions, training features ${train.dim}`, 'use the same feature folders for both');
   asUser(() => checkMemory(config, train.dim));
   const temporal = asUser(() => temporalConfig(config, train.dim));
@@ -137,7 +138,7 @@ async function runTrain(flags: TrainFlags): Promise<number> {
   const id = flags.id ?? preset.name;
   const report = await exportBundle(result, {
     dir: path.join(out, 'bundle'), id, version: `1.0.0-e${result.history.length}-s${config.seed}`, description: `${preset.name}: ${temporal.encoder.type} ${temporal.framework.type}`,
-    train: config, preset: preset.name, dataDescription: `${path.basename(trainFile)} (${train.sequences.length} videos, ${frames(train)} frames); validation ${path.basename(valFile)}; features ${featureDirs.map((d) => path.basename(d)).join(' + ')}`,
+    train: config, preset: preset.name, dataDescription: `${names(trainFile)} (${train.sequences.length} videos, ${frames(train)} frames); validation ${names(valFile)}; features ${featureDirs.map((d) => path.basename(d)).join(' + ')}`,
     extractors: train.sources, val: val.sequences, dim: train.dim,
   });
   const v = report.validation;

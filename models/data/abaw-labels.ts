@@ -120,8 +120,7 @@ export function readPerTaskFile(file: string, into: LabelSet = new Map()): Label
  * Labels from a multi-task file, a per-task file, or a folder of them (searched recursively;
  * every `.txt` must be one of the two formats).
  */
-export function readLabels(target: string): LabelSet {
-  const set: LabelSet = new Map();
+export function readLabels(target: string, set: LabelSet = new Map()): LabelSet {
   const readOne = (file: string) => {
     const first = readFileSync(file, 'utf8').split('\n', 1)[0].trim();
     if (first === MTL_HEADER) readMtlFile(file, set);

@@ -6,9 +6,9 @@
  * [N, D], row k−1 = frame k; annotations in the s-Aff-Wild2 layout say which frames are labelled.
  * Several feature folders are concatenated in the given order.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { readMtlFile, type LabelSet } from '../data/abaw-labels.js';
+import { readLabels, readMtlFile, type LabelSet } from '../data/abaw-labels.js';
 import { AUS } from '../labels.js';
 import { readNpyHeader, readNpyRows } from '../data/npy.js';
 
@@ -70,9 +70,16 @@ export function labelsToSequences(labels: LabelSet, dim: number, rowsOf: (video:
  * the file: a video without a features file, too few rows for its frames, a width that differs from
  * the other videos', NaN or infinite values in a labelled frame.
  */
-export function loadPrecomputed(annotationFile: string, featureDirs: string[]): TrainSet {
-  if (!existsSync(annotationFile)) throw new DataError('annotation file not found', annotationFile);
-  const labels = readMtlFile(annotationFile);
+export function loadPrecomputed(annotations: string | string[], featureDirs: string[]): TrainSet {
+  const sources = Array.isArray(annotations) ? annotations : [annotations];
+  const annotationFile = sources.join(' + ');
+  const labels: LabelSet = new Map();
+  for (const src of sources) {
+    if (!existsSync(src)) throw new DataError('annotation file not found', src);
+    // a multi-task file, or a folder of Aff-Wild2 per-task files (line k+1 = frame k)
+    if (statSync(src).isDirectory()) readLabels(src, labels);
+    else readMtlFile(src, labels);
+  }
   if (!labels.size) throw new DataError('lists no frames', annotationFile);
   const widths = featureDirs.map((dir) => {
     if (!existsSync(dir)) throw new DataError('features folder not found', dir);
@@ -112,10 +119,23 @@ export function loadPrecomputed(annotationFile: string, featureDirs: string[]): 
   return { dim, sequences, sources: featureDirs.map((d, i) => ({ id: path.basename(path.resolve(d)), version: 'precomputed', dim: widths[i] })) };
 }
 
-/** `<root>` with `features/` and the s-Aff-Wild2 annotation files: the paths they imply. */
-export function findLayout(root: string): { train: string; val?: string; features: string } {
+const PER_TASK = ['VA_Estimation_Challenge', 'EXPR_Recognition_Challenge', 'EXPR_Classification_Challenge', 'AU_Detection_Challenge'];
+
+/**
+ * `<root>` with `features/` and either the s-Aff-Wild2 annotation files or the Aff-Wild2 per-task
+ * folders (`<task>/Train_Set`, `<task>/Validation_Set`): the label sources they imply.
+ */
+export function findLayout(root: string): { train: string | string[]; val?: string | string[]; features: string } {
   const features = path.join(root, 'features');
   const names = existsSync(root) ? readdirSync(root) : [];
+  const tasks = PER_TASK.filter((t) => names.includes(t));
+  if (tasks.length) {
+    const split = (name: string) => tasks.map((t) => path.join(root, t, name)).filter((d) => existsSync(d));
+    const train = split('Train_Set');
+    if (!train.length) throw new DataError('per-task folders without Train_Set', root);
+    const val = split('Validation_Set');
+    return { train, val: val.length ? val : undefined, features };
+  }
   const train = names.find((n) => /^training_set_annotations\.txt$/i.test(n)) ?? names.find((n) => /train.*\.txt$/i.test(n));
   const val = names.find((n) => /^validation_set_annotations\.txt$/i.test(n)) ?? names.find((n) => /val.*\.txt$/i.test(n));
   if (!train) throw new DataError('no training_set_annotations.txt', root, 'point --data at the folder holding the annotation files and features/');

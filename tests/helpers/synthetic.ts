@@ -8,7 +8,7 @@
  *   with no feature of its own: AUs inform the expression.
  * Some labels are missing (−5 / −1), as in the real data; listed frames skip a few.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { NpyWriter } from '../../models/data/npy.js';
 import { seededRandom } from '../../models/temporal/params.js';
@@ -64,4 +64,29 @@ export function writeSyntheticSet(root: string, options: { trainVideos?: number;
   writeFileSync(train, `${files.train.join('\n')}\n`);
   writeFileSync(val, `${files.val.join('\n')}\n`);
   return { root, train, val, features };
+}
+
+/** The same labels in the Aff-Wild2 per-task layout (one file per video and task, line k+1 = frame k). */
+export function toPerTaskLayout(set: { train: string; val: string }, root: string): void {
+  for (const [file, split] of [[set.train, 'Train_Set'], [set.val, 'Validation_Set']] as const) {
+    const byVideo = new Map<string, Map<number, string[]>>();
+    for (const line of readFileSync(file, 'utf8').trim().split('\n').slice(1)) {
+      const f = line.split(',');
+      const [video, img] = f[0].split('/');
+      const frame = Number(img.slice(0, 5));
+      if (!byVideo.has(video)) byVideo.set(video, new Map());
+      byVideo.get(video)?.set(frame, f);
+    }
+    for (const [video, frames] of byVideo) {
+      const last = Math.max(...frames.keys());
+      const rows = Array.from({ length: last }, (_, i) => frames.get(i + 1));
+      const put = (task: string, header: string, cell: (f: string[] | undefined) => string) => {
+        mkdirSync(path.join(root, task, split), { recursive: true });
+        writeFileSync(path.join(root, task, split, `${video}.txt`), `${header}\n${rows.map(cell).join('\n')}\n`);
+      };
+      put('VA_Estimation_Challenge', 'valence,arousal', (f) => (f ? `${f[1]},${f[2]}` : '-5,-5'));
+      put('EXPR_Recognition_Challenge', 'Neutral,Anger,Disgust,Fear,Happiness,Sadness,Surprise,Other', (f) => (f ? f[3] : '-1'));
+      put('AU_Detection_Challenge', AUS.join(','), (f) => (f ? f.slice(4).join(',') : AUS.map(() => '-1').join(',')));
+    }
+  }
 }

@@ -46,6 +46,22 @@ describe('affect-studio train', () => {
     expect(JSON.parse(e.stdout).pMtl).toBeGreaterThan(0);
   });
 
+  it('reads the Aff-Wild2 per-task layout (VA / EXPR / AU folders) as well', async () => {
+    const { toPerTaskLayout } = await import('../helpers/synthetic.js');
+    const { cpSync } = await import('node:fs');
+    const data = small(freshDir('data'));
+    const root = freshDir('pertask');
+    toPerTaskLayout(data, root);
+    cpSync(data.features, path.join(root, 'features'), { recursive: true });
+    const out = freshDir('run');
+    const r = await runCli(['train', '--preset', 'laptop-gru', '--data', root, '--epochs', '1', '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/loading VA_Estimation_Challenge\/Train_Set, EXPR_Recognition_Challenge\/Train_Set, AU_Detection_Challenge\/Train_Set/);
+    // every line of a per-task file is a row (up to the last labelled frame): more rows than the multi-task file lists
+    expect(Number(/train 6 videos \/ (\d+) frames/.exec(r.stderr)?.[1])).toBeGreaterThan(700);
+    expect(loadBundle(path.join(out, 'bundle')).manifest.provenance.validation?.P_MTL).toBeGreaterThan(0);
+  });
+
   it('a killed run resumes from its last epoch and still produces a valid bundle', async () => {
     const data = small(freshDir('data'));
     const out = freshDir('run');
