@@ -7,7 +7,10 @@ import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { installBundle } from '../../models/bundle/store.js';
 import { checkMemory, findPreset, listPresets, loadPresetFile, temporalConfig, type TrainConfig } from '../../models/train/config.js';
-import { DataError, findLayout, loadPrecomputed } from '../../models/train/dataset.js';
+import { DataError, findLayout, listedFrames, loadPrecomputed } from '../../models/train/dataset.js';
+import { alignedImageFeatures } from '../engine/features/aligned-images.js';
+import { DEFAULT_EXTRACTORS } from '../engine/features/registry.js';
+import { resolveVideoTools } from '../engine/video/binaries.js';
 import { exportBundle } from '../../models/train/export.js';
 import { trainModel, type Progress } from '../../models/train/trainer.js';
 import { writeFileAtomic } from '../../models/storage.js';
@@ -28,6 +31,7 @@ interface TrainFlags {
   id?: string;
   install?: boolean;
   listPresets?: boolean;
+  extractors: string;
 }
 
 function integer(value: string): number {
@@ -59,6 +63,7 @@ export function trainCommand(): Command {
     .option('-o, --out <dir>', 'run folder')
     .option('--id <id>', 'bundle id (default: the preset name)')
     .option('--install', 'install the bundle when done (it becomes the default)')
+    .option('--extractors <list>', 'with cropped_aligned/ images and no features/: the extractors to compute features with', DEFAULT_EXTRACTORS.join(','))
     .option('--list-presets', 'print the presets and exit')
     .action(async (flags: TrainFlags) => {
       if (flags.listPresets) {
@@ -98,11 +103,14 @@ async function runTrain(flags: TrainFlags): Promise<number> {
   let trainFile: string | string[];
   let valFile: string | string[] | undefined = flags.val;
   let featureDirs = flags.features ?? [];
+  let sources: { id: string; version: string; dim: number }[] | undefined;
+  let images: string | undefined;
   if (existsSync(flags.data) && statSync(flags.data).isDirectory()) {
     const layout = asUser(() => findLayout(flags.data as string));
     trainFile = layout.train;
     valFile ??= layout.val;
-    if (!featureDirs.length) featureDirs = [layout.features];
+    images = featureDirs.length ? undefined : layout.images;
+    if (!featureDirs.length && !images) featureDirs = [layout.features];
   } else {
     trainFile = flags.data;
     if (!featureDirs.length) throw new UserError('--data is an annotation file: give the feature folder(s) with --features', undefined, flags.data);
@@ -110,10 +118,29 @@ async function runTrain(flags: TrainFlags): Promise<number> {
   if (!valFile) throw new UserError('no validation annotations', 'give --val FILE (the best epoch, smoothing and AU thresholds are chosen on it)', flags.data);
 
   const log = (s: string) => process.stderr.write(`${s}\n`);
+  if (images) {
+    // no precomputed features: compute them from the aligned face images with our extractors
+    const wanted = asUser(() => listedFrames(trainFile));
+    for (const [v, f] of asUser(() => listedFrames(valFile as string | string[]))) wanted.set(v, [...(wanted.get(v) ?? []), ...f]);
+    log(`computing features of ${wanted.size} videos' aligned images (${images}) with ${flags.extractors} — cached for later runs`);
+    let lastReport = 0;
+    const r = await alignedImageFeatures(images, wanted, {
+      ffmpeg: resolveVideoTools().ffmpeg,
+      extractors: flags.extractors.split(',').map((x) => x.trim()).filter(Boolean),
+      onProgress: (video, done, total) => {
+        if (performance.now() - lastReport > 5000 || done === total) {
+          lastReport = performance.now();
+          log(`  ${video}: ${done}/${total} images`);
+        }
+      },
+    });
+    featureDirs = [r.dir];
+    sources = r.sources;
+  }
   const names = (x: string | string[]) => (Array.isArray(x) ? x.map((p) => path.relative(flags.data as string, p)).join(', ') : path.basename(x));
   log(`loading ${names(trainFile)} and ${names(valFile)} with features from ${featureDirs.join(' + ')}`);
-  const train = asUser(() => loadPrecomputed(trainFile, featureDirs));
-  const val = asUser(() => loadPrecomputed(valFile as string | string[], featureDirs));
+  const train = asUser(() => loadPrecomputed(trainFile, featureDirs, sources));
+  const val = asUser(() => loadPrecomputed(valFile as string | string[], featureDirs, sources));
   if (val.dim !== train.dim) throw new UserError(`validation features have ${val.dim} dimensions, training features ${train.dim}`, 'use the same feature folders for both');
   asUser(() => checkMemory(config, train.dim));
   const temporal = asUser(() => temporalConfig(config, train.dim));

@@ -70,11 +70,21 @@ export function labelsToSequences(labels: LabelSet, dim: number, rowsOf: (video:
  * the file: a video without a features file, too few rows for its frames, a width that differs from
  * the other videos', NaN or infinite values in a labelled frame.
  */
-export function loadPrecomputed(annotations: string | string[], featureDirs: string[]): TrainSet {
-  const sources = Array.isArray(annotations) ? annotations : [annotations];
-  const annotationFile = sources.join(' + ');
+/** Which frames of which videos an annotation source lists (to extract only what is needed). */
+export function listedFrames(annotations: string | string[]): Map<string, number[]> {
   const labels: LabelSet = new Map();
-  for (const src of sources) {
+  for (const src of Array.isArray(annotations) ? annotations : [annotations]) {
+    if (statSync(src).isDirectory()) readLabels(src, labels);
+    else readMtlFile(src, labels);
+  }
+  return new Map([...labels].map(([v, frames]) => [v, [...frames.keys()]]));
+}
+
+export function loadPrecomputed(annotations: string | string[], featureDirs: string[], featureSources?: TrainSet['sources']): TrainSet {
+  const labelSources = Array.isArray(annotations) ? annotations : [annotations];
+  const annotationFile = labelSources.join(' + ');
+  const labels: LabelSet = new Map();
+  for (const src of labelSources) {
     if (!existsSync(src)) throw new DataError('annotation file not found', src);
     // a multi-task file, or a folder of Aff-Wild2 per-task files (line k+1 = frame k)
     if (statSync(src).isDirectory()) readLabels(src, labels);
@@ -116,7 +126,7 @@ export function loadPrecomputed(annotations: string | string[], featureDirs: str
     return out;
   };
   const sequences = labelsToSequences(labels, dim, rowsOf);
-  return { dim, sequences, sources: featureDirs.map((d, i) => ({ id: path.basename(path.resolve(d)), version: 'precomputed', dim: widths[i] })) };
+  return { dim, sequences, sources: featureSources ?? featureDirs.map((d, i) => ({ id: path.basename(path.resolve(d)), version: 'precomputed', dim: widths[i] })) };
 }
 
 const PER_TASK = ['VA_Estimation_Challenge', 'EXPR_Recognition_Challenge', 'EXPR_Classification_Challenge', 'AU_Detection_Challenge'];
@@ -125,8 +135,10 @@ const PER_TASK = ['VA_Estimation_Challenge', 'EXPR_Recognition_Challenge', 'EXPR
  * `<root>` with `features/` and either the s-Aff-Wild2 annotation files or the Aff-Wild2 per-task
  * folders (`<task>/Train_Set`, `<task>/Validation_Set`): the label sources they imply.
  */
-export function findLayout(root: string): { train: string | string[]; val?: string | string[]; features: string } {
+export function findLayout(root: string): { train: string | string[]; val?: string | string[]; features: string; images?: string } {
   const features = path.join(root, 'features');
+  // s-Aff-Wild2's aligned face images, used when there are no precomputed features
+  const images = !existsSync(features) && existsSync(path.join(root, 'cropped_aligned')) ? path.join(root, 'cropped_aligned') : undefined;
   const names = existsSync(root) ? readdirSync(root) : [];
   const tasks = PER_TASK.filter((t) => names.includes(t));
   if (tasks.length) {
@@ -134,10 +146,10 @@ export function findLayout(root: string): { train: string | string[]; val?: stri
     const train = split('Train_Set');
     if (!train.length) throw new DataError('per-task folders without Train_Set', root);
     const val = split('Validation_Set');
-    return { train, val: val.length ? val : undefined, features };
+    return { train, val: val.length ? val : undefined, features, images };
   }
   const train = names.find((n) => /^training_set_annotations\.txt$/i.test(n)) ?? names.find((n) => /train.*\.txt$/i.test(n));
   const val = names.find((n) => /^validation_set_annotations\.txt$/i.test(n)) ?? names.find((n) => /val.*\.txt$/i.test(n));
   if (!train) throw new DataError('no training_set_annotations.txt', root, 'point --data at the folder holding the annotation files and features/');
-  return { train: path.join(root, train), val: val ? path.join(root, val) : undefined, features };
+  return { train: path.join(root, train), val: val ? path.join(root, val) : undefined, features, images };
 }

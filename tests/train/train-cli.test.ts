@@ -6,7 +6,7 @@ import { NpyWriter } from '../../models/data/npy.js';
 import { loadBundle } from '../../models/bundle/manifest.js';
 import { checkMemory, findPreset, listPresets } from '../../models/train/config.js';
 import { CLI, runCli } from '../helpers/cli.js';
-import { freshDir } from '../helpers/fixtures.js';
+import { freshDir, haveSharedVideos, sharedVideo, tools } from '../helpers/fixtures.js';
 import { writeSyntheticSet } from '../helpers/synthetic.js';
 
 const small = (root: string) => writeSyntheticSet(root, { trainVideos: 6, valVideos: 2, frames: 120, seed: 7 });
@@ -154,5 +154,41 @@ describe('affect-studio ensemble', () => {
     const run = JSON.parse(readFileSync(path.join(pred, 'run.json'), 'utf8'));
     expect(run.bundles.length).toBe('members' in b ? b.members.length : 1);
     expect(run.auThresholds).toEqual(b.manifest.postprocess.auThresholds);
+  });
+});
+
+describe.skipIf(!haveSharedVideos)('s-Aff-Wild2 cropped_aligned images', () => {
+  it('computes features from the aligned images with the built-in extractors, trains, and the bundle runs on videos', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const { mkdirSync } = await import('node:fs');
+    const root = freshDir('saffwild');
+    // aligned-looking face crops of the acted clip, as s-Aff-Wild2 ships them (112 × 112 JPEGs)
+    const clips = { sad: [1, 60], smile: [300, 360], mixed: [150, 210] } as const;
+    for (const [name, [from, to]] of Object.entries(clips)) {
+      mkdirSync(path.join(root, 'cropped_aligned', name), { recursive: true });
+      execFileSync(tools.ffmpeg, ['-v', 'error', '-i', sharedVideo('WolfgangLanger_Pexels.mp4'), '-vf', `select='between(n\\,${from - 1}\\,${to - 1})',crop=260:260:310:80,scale=112:112`, '-vsync', 'vfr', '-q:v', '3', path.join(root, 'cropped_aligned', name, '%05d.jpg')]);
+    }
+    const au = (on: number) => [0, 0, 0, 0, 0, 0, on, 0, 0, 0, 0, 0].join(',');
+    const rows = (name: string, n: number, v: number, e: number, a12: number) => Array.from({ length: n }, (_, i) => `${name}/${String(i + 1).padStart(5, '0')}.jpg,${v},0.2,${e},${au(a12)}`);
+    writeFileSync(path.join(root, 'training_set_annotations.txt'), ['image,valence,arousal,expression,aus', ...rows('sad', 60, -0.5, 5, 0), ...rows('smile', 61, 0.7, 4, 1)].join('\n'));
+    writeFileSync(path.join(root, 'validation_set_annotations.txt'), ['image,valence,arousal,expression,aus', ...rows('mixed', 61, 0.1, 0, 0)].join('\n'));
+    const out = freshDir('run');
+    const env = { AFFECT_STUDIO_CACHE: freshDir('cache') };
+    const r = await runCli(['train', '--preset', 'laptop-gru', '--data', root, '--epochs', '2', '--out', out, '--extractors', 'expression,landmarks'], env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/computing features of 3 videos' aligned images/);
+    expect(r.stderr).toMatch(/input 1667/);
+    const b = loadBundle(path.join(out, 'bundle'));
+    expect(b.manifest.features.extractors.map((e) => `${e.id}@${e.version}`)).toEqual(['expression@1', 'landmarks@1']);
+    // the second run finds the features in the cache
+    expect(r.stderr).toMatch(/ sad: 60\/60 images/);
+    const again = await runCli(['train', '--preset', 'laptop-gru', '--data', root, '--epochs', '1', '--out', freshDir('run'), '--extractors', 'expression,landmarks'], env);
+    expect(again.code).toBe(0);
+    expect(again.stderr).not.toMatch(/\d+\/\d+ images/);
+    // trained on built-in features: it runs on videos
+    const pred = freshDir('pred');
+    const p = await runCli(['predict', sharedVideo('single_face.mp4'), '--bundle', path.join(out, 'bundle'), '--out', pred], env);
+    expect(p.code, p.stderr).toBe(0);
+    expect(readFileSync(path.join(pred, 'single_face.csv'), 'utf8').trim().split('\n')).toHaveLength(73);
   });
 });
