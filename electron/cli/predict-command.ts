@@ -79,11 +79,9 @@ export function predictCommand(): Command {
   });
 }
 
-async function runPredict(inputs: string[], flags: PredictFlags): Promise<number> {
-  const out = ensureWritableDir(flags.out);
-  if (flags.features) return runPredictFeatures(flags, out);
-  if (!inputs.length) throw new UserError('no videos given', 'pass video files or folders, or --features DIR');
-  const bundleDirs = (flags.bundle?.length ? flags.bundle : [undefined]).map((ref) => {
+/** --bundle references → bundle folders (the default bundle when none is given). */
+function bundleFolders(refs: string[] | undefined): string[] {
+  return (refs?.length ? refs : [undefined]).map((ref) => {
     try {
       return ref ? resolveBundleDir(ref) : defaultBundleDir();
     } catch (err) {
@@ -91,6 +89,13 @@ async function runPredict(inputs: string[], flags: PredictFlags): Promise<number
       throw new UserError(e.message, e.hint, e.file);
     }
   });
+}
+
+async function runPredict(inputs: string[], flags: PredictFlags): Promise<number> {
+  const out = ensureWritableDir(flags.out);
+  if (flags.features) return runPredictFeatures(flags, out);
+  if (!inputs.length) throw new UserError('no videos given', 'pass video files or folders, or --features DIR');
+  const bundleDirs = bundleFolders(flags.bundle);
   const { videos, problems } = collectVideos(inputs);
   const progress = createProgress();
   for (const p of problems) progress.log(`✗ ${p.path}: ${p.message}`);
@@ -144,14 +149,7 @@ async function runPredict(inputs: string[], flags: PredictFlags): Promise<number
 }
 
 async function runPredictFeatures(flags: PredictFlags, out: string): Promise<number> {
-  const bundleDirs = (flags.bundle?.length ? flags.bundle : [undefined]).map((ref) => {
-    try {
-      return ref ? resolveBundleDir(ref) : defaultBundleDir();
-    } catch (err) {
-      const e = err as { message: string; file?: string; hint?: string };
-      throw new UserError(e.message, e.hint, e.file);
-    }
-  });
+  const bundleDirs = bundleFolders(flags.bundle);
   const files = featureFiles(flags.features as string);
   const predictor = await Predictor.create({
     tools: { ffmpeg: '', ffprobe: '' }, provider: flags.ep as never, threads: flags.threads, bundleDirs,

@@ -11,6 +11,7 @@ import { ccc, tuneThreshold } from '../metrics.js';
 import { writeTemporalBundle } from '../bundle/write.js';
 import { MANIFEST_NAME } from '../bundle/manifest.js';
 import { stateSpecs } from '../temporal/config.js';
+import { smooth } from '../temporal/smoothing.js';
 import { toolVersion } from '../version.js';
 import type { TrainConfig } from './config.js';
 import type { TrainSequence } from './dataset.js';
@@ -21,25 +22,13 @@ import { evaluatePredictions, normalise, predictSequences, type TrainResult } fr
 export const SMOOTHING_CANDIDATES = [0, 2, 5, 10, 15, 25, 50];
 export const EXPORT_TOLERANCE = 1e-4;
 
-function smoothed(values: Float32Array, w: number): Float32Array {
-  if (w <= 0) return values;
-  const out = new Float32Array(values.length);
-  const prefix = new Float64Array(values.length + 1);
-  values.forEach((v, i) => (prefix[i + 1] = prefix[i] + v));
-  for (let i = 0; i < values.length; i++) {
-    const lo = Math.max(0, i - w), hi = Math.min(values.length - 1, i + w);
-    out[i] = (prefix[hi + 1] - prefix[lo]) / (hi - lo + 1);
-  }
-  return out;
-}
-
 /** The half-window (frames) that maximises validation CCC of one dimension. */
 function tuneSmoothing(seqs: TrainSequence[], preds: { v: Float32Array; a: Float32Array }[], key: 'v' | 'a'): { window: number; ccc: number } {
   let best = { window: 0, ccc: -Infinity };
   for (const w of SMOOTHING_CANDIDATES) {
     const p: number[] = [], l: number[] = [];
     seqs.forEach((s, i) => {
-      const sm = smoothed(preds[i][key], w);
+      const sm = smooth(preds[i][key], w);
       const labels = key === 'v' ? s.valence : s.arousal;
       labels.forEach((y, r) => {
         if (!Number.isNaN(y)) p.push(sm[r]), l.push(y);

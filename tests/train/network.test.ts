@@ -3,20 +3,13 @@ import ort from 'onnxruntime-node';
 import { parseTemporalConfig, stateSpecs } from '../../models/temporal/config.js';
 import { initWeights, seededRandom } from '../../models/temporal/params.js';
 import { buildTemporalGraph } from '../../models/temporal/graph.js';
+import { ENCODERS, FRAMEWORKS } from '../helpers/architectures.js';
 import { TASKS } from '../../models/labels.js';
 import { TrainableModel } from '../../models/train/network.js';
 import { tf, tfReady } from '../../models/train/tf.js';
 
-const encoders = {
-  gru: { type: 'gru', layers: 2, hidden: 8 },
-  lstm: { type: 'lstm', layers: 2, hidden: 8 },
-  transformer: { type: 'transformer', layers: 2, dModel: 8, heads: 2, ff: 16 },
-} as const;
-const frameworks = {
-  basic: { type: 'basic' },
-  'share-bottom': { type: 'share-bottom', taskLayers: 1 },
-  feedback: { type: 'feedback', taskLayers: 1, embedDim: 4, links: [{ from: ['au'], to: 'expression' }, { from: ['valence', 'au'], to: 'arousal' }] },
-} as const;
+const encoders = ENCODERS;
+const frameworks = FRAMEWORKS;
 
 beforeAll(async () => {
   await tfReady();

@@ -2,6 +2,7 @@
  * After the models: smoothing of valence and arousal, and the ensemble of several bundles.
  */
 import { AUS, EXPRESSIONS } from '../../../models/labels.js';
+import { smooth } from '../../../models/temporal/smoothing.js';
 
 /** Per-frame predictions of one sequence: V/A in [-1, 1], class and AU probabilities in [0, 1]. */
 export interface SequencePrediction {
@@ -13,23 +14,7 @@ export interface SequencePrediction {
   au?: Float32Array;
 }
 
-/**
- * Centred moving average over ±w frames, truncated at the edges (each frame averages the
- * neighbours that exist); w = 0 returns the values unchanged.
- */
-export function smooth(values: Float32Array, w: number): Float32Array {
-  if (w <= 0 || values.length < 2) return Float32Array.from(values);
-  const n = values.length;
-  const prefix = new Float64Array(n + 1);
-  for (let i = 0; i < n; i++) prefix[i + 1] = prefix[i] + values[i];
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    const lo = Math.max(0, i - w);
-    const hi = Math.min(n - 1, i + w);
-    out[i] = (prefix[hi + 1] - prefix[lo]) / (hi - lo + 1);
-  }
-  return out;
-}
+export { smooth };
 
 export function smoothPrediction(p: SequencePrediction, windows: { valence: number; arousal: number }): SequencePrediction {
   return {
