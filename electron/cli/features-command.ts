@@ -5,9 +5,8 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { FeaturePipeline, type VideoFeaturesResult } from '../engine/features/pipeline.js';
 import { BUILTIN_EXTRACTORS, DEFAULT_EXTRACTORS } from '../engine/features/registry.js';
-import { collectVideos } from '../engine/jobs/inputs.js';
 import { describeError } from '../engine/errors.js';
-import { addFaceOptions, addRuntimeOptions, ensureWritableDir, facePipelineOptions, type FaceFlags } from './options.js';
+import { addFaceOptions, addRuntimeOptions, ensureWritableDir, facePipelineOptions, videosFromInputs, type FaceFlags } from './options.js';
 import { createProgress } from './progress.js';
 
 interface FeaturesFlags extends FaceFlags {
@@ -40,13 +39,10 @@ export function featuresCommand(): Command {
 
 async function runFeatures(inputs: string[], flags: FeaturesFlags): Promise<number> {
   const out = ensureWritableDir(flags.out);
-  const { videos, problems } = collectVideos(inputs);
   const progress = createProgress();
-  for (const p of problems) progress.log(`✗ ${p.path}: ${p.message}`);
-  if (!videos.length) {
-    progress.log('nothing to do: no video files among the inputs');
-    return 2;
-  }
+  const found = videosFromInputs(inputs, progress);
+  if (!found) return 2;
+  const { videos, problems } = found;
   const pipeline = await FeaturePipeline.create({
     ...facePipelineOptions(flags),
     extractors: flags.extractors.split(',').map((s) => s.trim()).filter(Boolean),

@@ -6,6 +6,8 @@ import { EXECUTION_PROVIDERS, type ExecutionProviderChoice } from '../engine/onn
 import type { FeaturePipelineOptions } from '../engine/features/pipeline.js';
 import { resolveVideoTools } from '../engine/video/binaries.js';
 import { UserError } from '../engine/errors.js';
+import { collectVideos } from '../engine/jobs/inputs.js';
+import type { ProgressSink } from './progress.js';
 
 export function positiveInt(value: string): number {
   const n = Number(value);
@@ -104,4 +106,16 @@ export function ensureWritableDir(dir: string): string {
     throw new UserError(`cannot write to the output folder (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, 'choose another --out folder, or fix its permissions', abs);
   }
   return abs;
+}
+
+/**
+ * The videos among the command's inputs; inputs that are not videos are reported and left out.
+ * Returns null (after saying so) when nothing is left to process.
+ */
+export function videosFromInputs(inputs: string[], progress: ProgressSink): ReturnType<typeof collectVideos> | null {
+  const found = collectVideos(inputs);
+  for (const p of found.problems) progress.log(`✗ ${p.path}: ${p.message}`);
+  if (found.videos.length) return found;
+  progress.log('nothing to do: no video files among the inputs');
+  return null;
 }

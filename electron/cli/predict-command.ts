@@ -5,13 +5,12 @@
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { defaultBundleDir, resolveBundleDir } from '../../models/bundle/store.js';
-import { collectVideos } from '../engine/jobs/inputs.js';
 import { Predictor } from '../engine/predict/predictor.js';
 import { featureFiles, predictFeatureFiles } from '../engine/predict/predict-features.js';
 import { ABAW_COMBINED, RUN_FILE, runPredictJob } from '../engine/predict/predict-job.js';
 import { PREDICTION_FORMATS, type PredictionFormat } from '../engine/export/prediction-csv.js';
 import { UserError } from '../engine/errors.js';
-import { addFaceOptions, addRuntimeOptions, ensureWritableDir, facePipelineOptions, nonNegativeInt, type FaceFlags } from './options.js';
+import { addFaceOptions, addRuntimeOptions, ensureWritableDir, facePipelineOptions, nonNegativeInt, videosFromInputs, type FaceFlags } from './options.js';
 import { createProgress } from './progress.js';
 
 interface PredictFlags extends FaceFlags {
@@ -96,13 +95,10 @@ async function runPredict(inputs: string[], flags: PredictFlags): Promise<number
   if (flags.features) return runPredictFeatures(flags, out);
   if (!inputs.length) throw new UserError('no videos given', 'pass video files or folders, or --features DIR');
   const bundleDirs = bundleFolders(flags.bundle);
-  const { videos, problems } = collectVideos(inputs);
   const progress = createProgress();
-  for (const p of problems) progress.log(`✗ ${p.path}: ${p.message}`);
-  if (!videos.length) {
-    progress.log('nothing to do: no video files among the inputs');
-    return 2;
-  }
+  const found = videosFromInputs(inputs, progress);
+  if (!found) return 2;
+  const { videos, problems } = found;
   const predictor = await Predictor.create({
     ...facePipelineOptions(flags),
     bundleDirs,
