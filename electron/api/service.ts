@@ -11,7 +11,7 @@ import { defaultBundleDir, installedBundles, resolveBundleDir } from '../../mode
 import { ensureStarterBundle } from '../../models/starter/starter-bundle.js';
 import { AnnotationStore } from '../engine/annotations/store.js';
 import { agreement, exportAbaw, importAbaw, prefillFromRun } from '../engine/annotations/conversions.js';
-import { UserError } from '../engine/errors.js';
+import { describeError, UserError } from '../../common/errors.js';
 import { BatchQueue } from '../engine/jobs/batch-queue.js';
 import { VIDEO_EXTENSIONS } from '../engine/jobs/inputs.js';
 import { Predictor, type PredictorOptions } from '../engine/predict/predictor.js';
@@ -19,7 +19,7 @@ import { Project } from '../engine/project/project.js';
 import { RunStore } from '../engine/runs/run-store.js';
 import { resolveVideoTools, type VideoTools } from '../engine/video/binaries.js';
 import { frameTimes, probeVideo } from '../engine/video/probe.js';
-import { toolVersion } from '../../models/version.js';
+import { toolVersion } from '../../common/node/version.js';
 import type { AnnotationDoc, EventName, Events, Method, Responses, BundleSummary } from './contract.js';
 import { listPresets } from '../../models/train/config.js';
 import { TrainJob } from '../engine/jobs/train-job.js';
@@ -183,7 +183,7 @@ export class ApiService {
           this.emit('job.done', { jobId, runId });
         } catch (err) {
           const cancelled = (err as Error).name === 'AbortError';
-          this.emit('job.failed', { jobId, error: cancelled ? 'cancelled' : describe(err), cancelled });
+          this.emit('job.failed', { jobId, error: cancelled ? 'cancelled' : describeError(err), cancelled });
         } finally {
           this.jobs.delete(jobId);
         }
@@ -262,8 +262,4 @@ export class ApiService {
   close(): void {
     this.annotations.compactAll();
   }
-}
-
-function describe(err: unknown): string {
-  return err instanceof UserError ? err.describe() : (err as Error).message;
 }

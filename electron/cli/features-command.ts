@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { FeaturePipeline, type VideoFeaturesResult } from '../engine/features/pipeline.js';
 import { BUILTIN_EXTRACTORS, DEFAULT_EXTRACTORS } from '../engine/features/registry.js';
-import { describeError } from '../engine/errors.js';
+import { describeError, UserError } from '../../common/errors.js';
 import { addFaceOptions, addRuntimeOptions, ensureWritableDir, facePipelineOptions, videosFromInputs, type FaceFlags } from './options.js';
 import { createProgress } from './progress.js';
 
@@ -74,7 +74,7 @@ async function runFeatures(inputs: string[], flags: FeaturesFlags): Promise<numb
       for (const w of result.warnings) progress.log(`  ! ${w}`);
     } catch (err) {
       progress.stop();
-      if (!(err instanceof Error) || err.name !== 'UserError') {
+      if (!(err instanceof UserError)) {
         if (process.env.AFFECT_STUDIO_DEBUG) console.error(err);
       }
       const msg = describeError(err);

@@ -5,7 +5,7 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { EXECUTION_PROVIDERS, type ExecutionProviderChoice } from '../engine/onnx/sessions.js';
 import type { FeaturePipelineOptions } from '../engine/features/pipeline.js';
 import { resolveVideoTools } from '../engine/video/binaries.js';
-import { UserError } from '../engine/errors.js';
+import { UserError } from '../../common/errors.js';
 import { collectVideos } from '../engine/jobs/inputs.js';
 import type { ProgressSink } from './progress.js';
 

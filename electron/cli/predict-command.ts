@@ -9,7 +9,7 @@ import { Predictor } from '../engine/predict/predictor.js';
 import { featureFiles, predictFeatureFiles } from '../engine/predict/predict-features.js';
 import { ABAW_COMBINED, RUN_FILE, runPredictJob } from '../engine/predict/predict-job.js';
 import { PREDICTION_FORMATS, type PredictionFormat } from '../engine/export/prediction-csv.js';
-import { UserError } from '../engine/errors.js';
+import { UserError } from '../../common/errors.js';
 import { addFaceOptions, addRuntimeOptions, ensureWritableDir, facePipelineOptions, nonNegativeInt, videosFromInputs, type FaceFlags } from './options.js';
 import { createProgress } from './progress.js';
 
@@ -80,14 +80,7 @@ export function predictCommand(): Command {
 
 /** --bundle references → bundle folders (the default bundle when none is given). */
 function bundleFolders(refs: string[] | undefined): string[] {
-  return (refs?.length ? refs : [undefined]).map((ref) => {
-    try {
-      return ref ? resolveBundleDir(ref) : defaultBundleDir();
-    } catch (err) {
-      const e = err as { message: string; file?: string; hint?: string };
-      throw new UserError(e.message, e.hint, e.file);
-    }
-  });
+  return (refs?.length ? refs : [undefined]).map((ref) => (ref ? resolveBundleDir(ref) : defaultBundleDir()));
 }
 
 async function runPredict(inputs: string[], flags: PredictFlags): Promise<number> {

@@ -13,9 +13,9 @@ import { DEFAULT_EXTRACTORS } from '../engine/features/registry.js';
 import { resolveVideoTools } from '../engine/video/binaries.js';
 import { exportBundle } from '../../models/train/export.js';
 import { trainModel, type Progress } from '../../models/train/trainer.js';
-import { writeFileAtomic } from '../../models/storage.js';
+import { writeFileAtomic } from '../../common/node/storage.js';
 import { paramCount } from '../../models/temporal/params.js';
-import { UserError } from '../engine/errors.js';
+import { UserError } from '../../common/errors.js';
 import { ensureWritableDir, positiveInt } from './options.js';
 
 interface TrainFlags {
@@ -74,22 +74,12 @@ export function trainCommand(): Command {
     });
 }
 
-function asUser<T>(fn: () => T): T {
-  try {
-    return fn();
-  } catch (err) {
-    if (err instanceof DataError) throw new UserError(err.message, err.hint, err.file);
-    if (err instanceof UserError) throw err;
-    throw new UserError((err as Error).message);
-  }
-}
-
 async function runTrain(flags: TrainFlags): Promise<number> {
   if (!flags.out) throw new UserError('missing --out', 'give a folder for the run (checkpoints, metrics, the bundle)');
   if (!flags.data) throw new UserError('missing --data', 'give the data folder (see --help)');
   if (!flags.preset === !flags.config) throw new UserError('give either --preset or --config', 'see --list-presets');
   const out = ensureWritableDir(flags.out);
-  const preset = asUser(() => (flags.preset ? findPreset(flags.preset) : loadPresetFile(flags.config as string)));
+  const preset = (flags.preset ? findPreset(flags.preset) : loadPresetFile(flags.config as string));
   const savedFile = path.join(out, 'train-config.json');
   let config: TrainConfig = { ...preset.config, epochs: flags.epochs ?? preset.config.epochs, batchSize: flags.batchSize ?? preset.config.batchSize, seed: flags.seed ?? preset.config.seed };
   const resuming = existsSync(path.join(out, 'checkpoint', 'state.json'));
@@ -106,7 +96,7 @@ async function runTrain(flags: TrainFlags): Promise<number> {
   let sources: { id: string; version: string; dim: number }[] | undefined;
   let images: string | undefined;
   if (existsSync(flags.data) && statSync(flags.data).isDirectory()) {
-    const layout = asUser(() => findLayout(flags.data as string));
+    const layout = findLayout(flags.data as string);
     trainFile = layout.train;
     valFile ??= layout.val;
     images = featureDirs.length ? undefined : layout.images;
@@ -120,8 +110,8 @@ async function runTrain(flags: TrainFlags): Promise<number> {
   const log = (s: string) => process.stderr.write(`${s}\n`);
   if (images) {
     // no precomputed features: compute them from the aligned face images with our extractors
-    const wanted = asUser(() => listedFrames(trainFile));
-    for (const [v, f] of asUser(() => listedFrames(valFile as string | string[]))) wanted.set(v, [...(wanted.get(v) ?? []), ...f]);
+    const wanted = listedFrames(trainFile);
+    for (const [v, f] of listedFrames(valFile as string | string[])) wanted.set(v, [...(wanted.get(v) ?? []), ...f]);
     log(`computing features of ${wanted.size} videos' aligned images (${images}) with ${flags.extractors} — cached for later runs`);
     let lastReport = 0;
     const r = await alignedImageFeatures(images, wanted, {
@@ -139,11 +129,11 @@ async function runTrain(flags: TrainFlags): Promise<number> {
   }
   const names = (x: string | string[]) => (Array.isArray(x) ? x.map((p) => path.relative(flags.data as string, p)).join(', ') : path.basename(x));
   log(`loading ${names(trainFile)} and ${names(valFile)} with features from ${featureDirs.join(' + ')}`);
-  const train = asUser(() => loadPrecomputed(trainFile, featureDirs, sources));
-  const val = asUser(() => loadPrecomputed(valFile as string | string[], featureDirs, sources));
+  const train = loadPrecomputed(trainFile, featureDirs, sources);
+  const val = loadPrecomputed(valFile as string | string[], featureDirs, sources);
   if (val.dim !== train.dim) throw new UserError(`validation features have ${val.dim} dimensions, training features ${train.dim}`, 'use the same feature folders for both');
-  asUser(() => checkMemory(config, train.dim));
-  const temporal = asUser(() => temporalConfig(config, train.dim));
+  checkMemory(config, train.dim);
+  const temporal = temporalConfig(config, train.dim);
   writeFileAtomic(savedFile, `${JSON.stringify({ preset: preset.name, config, data: { train: trainFile, val: valFile, features: featureDirs } }, null, 2)}\n`);
   const frames = (s: typeof train) => s.sequences.reduce((a, q) => a + q.frames.length, 0);
   log(`${resuming ? 'resuming' : 'training'} ${preset.name}: ${temporal.encoder.type}, ${temporal.framework.type}, ${(paramCount(temporal) / 1e6).toFixed(2)} M parameters, input ${train.dim} | train ${train.sequences.length} videos / ${frames(train)} frames, validation ${val.sequences.length} / ${frames(val)}`);

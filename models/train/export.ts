@@ -6,13 +6,13 @@
 import { rmSync } from 'node:fs';
 import ort from 'onnxruntime-node';
 import path from 'node:path';
-import { AUS, type Task } from '../labels.js';
-import { ccc, tuneThreshold } from '../metrics.js';
+import { AUS, type Task } from '../../common/labels.js';
+import { ccc, tuneThreshold } from '../../common/metrics.js';
 import { writeTemporalBundle } from '../bundle/write.js';
 import { MANIFEST_NAME } from '../bundle/manifest.js';
 import { stateSpecs } from '../temporal/config.js';
 import { smooth } from '../temporal/smoothing.js';
-import { toolVersion } from '../version.js';
+import { toolVersion } from '../../common/node/version.js';
 import type { TrainConfig } from './config.js';
 import type { TrainSequence } from './dataset.js';
 import { TrainableModel } from './network.js';

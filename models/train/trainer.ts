@@ -11,9 +11,9 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync, appendFileSync } from 'node:fs';
 import path from 'node:path';
-import { AUS, EXPRESSIONS, type Task } from '../labels.js';
-import { auF1, ccc, macroF1, pMtl } from '../metrics.js';
-import { writeFileAtomic } from '../storage.js';
+import { AUS, EXPRESSIONS, type Task } from '../../common/labels.js';
+import { auF1, ccc, macroF1, pMtl } from '../../common/metrics.js';
+import { writeFileAtomic } from '../../common/node/storage.js';
 import type { TemporalConfig } from '../temporal/config.js';
 import { initWeights, seededRandom, type Weights } from '../temporal/params.js';
 import type { TrainConfig } from './config.js';

@@ -6,7 +6,7 @@ import { ApiService } from '../../electron/api/service.js';
 import { parseRange } from '../../electron/api/media.js';
 import { CLI } from '../helpers/cli.js';
 import { freshDir, haveSharedVideos, repoRoot, sharedVideo, testPatternVideo, tools } from '../helpers/fixtures.js';
-import { UserError } from '../../electron/engine/errors.js';
+import { UserError } from '../../common/errors.js';
 
 const service = (dir = freshDir('proj')) => new ApiService({ projectDir: dir, mode: 'web', mediaUrl: (id) => `/media/${id}`, tools, engine: { provider: 'cpu' } });
 

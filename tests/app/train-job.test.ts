@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { ApiService } from '../../electron/api/service.js';
-import type { TrainState } from '../../electron/api/contract.js';
+import type { TrainState } from '../../common/job-states.js';
 import { loadAnyBundle } from '../../models/bundle/manifest.js';
 import { defaultBundleDir } from '../../models/bundle/store.js';
 import { freshDir, haveSharedVideos, sharedVideo, tools } from '../helpers/fixtures.js';

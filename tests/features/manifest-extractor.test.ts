@@ -6,7 +6,7 @@ import { SessionFactory } from '../../electron/engine/onnx/sessions.js';
 import { loadManifestExtractor } from '../../electron/engine/features/manifest.js';
 import { FeaturePipeline } from '../../electron/engine/features/pipeline.js';
 import { readNpyHeader, readNpyRows } from '../../models/data/npy.js';
-import { UserError } from '../../electron/engine/errors.js';
+import { UserError } from '../../common/errors.js';
 import type { FaceGeometry } from '../../electron/engine/features/extractor.js';
 import type { Frame } from '../../electron/engine/video/decode.js';
 import { freshDir, haveSharedVideos, sharedVideo, tools } from '../helpers/fixtures.js';

@@ -12,7 +12,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { NpyWriter } from '../../models/data/npy.js';
 import { seededRandom } from '../../models/temporal/params.js';
-import { AUS } from '../../models/labels.js';
+import { AUS } from '../../common/labels.js';
 
 export const SYNTHETIC_DIM = 16;
 

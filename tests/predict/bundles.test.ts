@@ -4,11 +4,11 @@ import path from 'node:path';
 import { loadBundle } from '../../models/bundle/manifest.js';
 import { ensureStarterBundle } from '../../models/starter/starter-bundle.js';
 import { AU_RULES } from '../../models/starter/rules.js';
-import { AUS, EXPRESSIONS } from '../../models/labels.js';
+import { AUS, EXPRESSIONS } from '../../common/labels.js';
 import { SessionFactory } from '../../electron/engine/onnx/sessions.js';
 import { BundleRunner, type FeatureSequence } from '../../electron/engine/temporal/runner.js';
 import { Predictor } from '../../electron/engine/predict/predictor.js';
-import { UserError } from '../../electron/engine/errors.js';
+import { UserError } from '../../common/errors.js';
 import { freshDir, tools } from '../helpers/fixtures.js';
 import { randomGruBundle } from '../helpers/bundles.js';
 

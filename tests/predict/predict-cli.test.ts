@@ -4,7 +4,7 @@ import { copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync } fr
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { NATIVE_COLUMNS, OPENFACE_COLUMNS } from '../../electron/engine/export/columns.js';
-import { AUS, EXPRESSIONS } from '../../models/labels.js';
+import { AUS, EXPRESSIONS } from '../../common/labels.js';
 import { CLI, runCli } from '../helpers/cli.js';
 import { randomGruBundle } from '../helpers/bundles.js';
 import { freshDir, haveSharedVideos, sharedVideo, testPatternVideo } from '../helpers/fixtures.js';

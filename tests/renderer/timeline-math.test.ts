@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { clampView, columnMax, follow, frameAt, pan, runs, seekTimeOfFrame, timeToX, visibleRange, xToTime, zoomAt } from '../../renderer/src/lib/timeline-math.js';
 import { mergeSources } from '../../renderer/src/lib/series.js';
 import { UndoStack } from '../../renderer/src/lib/undo.js';
-import { applyOps, emptyDoc, segmentAt, traceValueAt } from '../../electron/api/annotation-ops.js';
-import type { AnnotationOp } from '../../electron/api/contract.js';
+import { applyOps, emptyDoc, segmentAt, traceValueAt } from '../../common/annotations.js';
+import type { AnnotationOp } from '../../common/annotations.js';
 
 describe('timeline arithmetic', () => {
   it('zooms around the pointer and stays inside the video', () => {

@@ -5,30 +5,15 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { readPerTaskFile, type LabelSet } from '../../../models/data/abaw-labels.js';
-import { AUS, EXPRESSIONS } from '../../../models/labels.js';
-import { writeFileAtomic } from '../../../models/storage.js';
-import { emptyDoc, segmentAt, traceValueAt } from '../../api/annotation-ops.js';
-import type { AgreementReport, AnnotationDoc, FaceSeries, RunData } from '../../api/contract.js';
-import { auF1, ccc, icc31, macroF1 } from '../../../models/metrics.js';
+import { AUS, EXPRESSIONS, topExpression } from '../../../common/labels.js';
+import { writeFileAtomic } from '../../../common/node/storage.js';
+import { auAt, emptyDoc, segmentAt, traceValueAt } from '../../../common/annotations.js';
+import type { AgreementReport } from '../../../common/agreement.js';
+import type { AnnotationDoc } from '../../../common/annotations.js';
+import { mainFace, type RunData } from '../../../common/run-data.js';
+import { auF1, ccc, icc31, macroF1 } from '../../../common/metrics.js';
 
 export const TASK_FOLDERS = { va: 'VA_Estimation_Challenge', expression: 'EXPR_Recognition_Challenge', au: 'AU_Detection_Challenge' } as const;
-
-/**
- * Per-frame AU labels: inside an AU's ranges 1; elsewhere within the span the annotator coded AUs
- * (first to last AU range) 0; outside it −1 (not labelled).
- */
-export function auAt(doc: AnnotationDoc, t: number): Int8Array | null {
-  if (!doc.aus.length) return null;
-  const lo = Math.min(...doc.aus.map((r) => r.start));
-  const hi = Math.max(...doc.aus.map((r) => r.end));
-  if (t < lo || t >= hi) return null;
-  const out = new Int8Array(AUS.length);
-  for (const r of doc.aus) {
-    const j = AUS.indexOf(r.au as (typeof AUS)[number]);
-    if (j >= 0 && t >= r.start && t < r.end) out[j] = 1;
-  }
-  return out;
-}
 
 /** Writes the annotator's tasks as Aff-Wild2 per-task files (line k+1 = frame k). */
 export function exportAbaw(doc: AnnotationDoc, frameTimes: number[], dir: string, video: string): string[] {
@@ -93,9 +78,6 @@ export function importAbaw(dir: string, video: string, frameTimes: number[], bas
   return doc;
 }
 
-/** The face seen in most frames of a run. */
-export const mainFace = (run: RunData): FaceSeries | undefined => [...run.faces].sort((a, b) => b.frames.length - a.frames.length)[0];
-
 /**
  * A document pre-filled from a model run (its main face): expression segments, AU ranges and a V/A
  * trace, all marked `source: model` with their mean confidence, for the annotator to correct.
@@ -126,12 +108,8 @@ export function prefillFromRun(run: RunData, base: { path: string; name: string 
   };
   const expr = face.expression;
   if (expr) {
-    const argmax = (i: number) => {
-      let best = 0;
-      for (let c = 1; c < 8; c++) if (expr[i * 8 + c] > expr[i * 8 + best]) best = c;
-      return best;
-    };
-    segmentsOf(argmax, (i) => expr[i * 8 + argmax(i)], (s, e, v, c) => doc.segments.push({ id: `m-e-${doc.segments.length}`, start: s, end: e, cls: v, source: 'model', confidence: c }));
+    const top = (i: number) => topExpression(expr, i);
+    segmentsOf(top, (i) => expr[i * EXPRESSIONS.length + top(i)], (s, e, v, c) => doc.segments.push({ id: `m-e-${doc.segments.length}`, start: s, end: e, cls: v, source: 'model', confidence: c }));
   }
   const au = face.au;
   if (au) {

@@ -5,12 +5,11 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
-import { AUS, EXPRESSIONS } from '../../../models/labels.js';
+import { AUS, EXPRESSIONS, topExpression } from '../../../common/labels.js';
 import type { LabelSet } from '../../../models/data/abaw-labels.js';
 import { NATIVE_COLUMNS } from '../export/columns.js';
-import { UserError } from '../errors.js';
-import { auF1, ccc, macroF1, pMtl, tuneThreshold } from '../../../models/metrics.js';
-import { argmax } from '../temporal/postprocess.js';
+import { UserError } from '../../../common/errors.js';
+import { auF1, ccc, macroF1, pMtl, tuneThreshold } from '../../../common/metrics.js';
 
 export interface PredictedFrame {
   valence?: number;
@@ -95,7 +94,7 @@ export function evaluate(labels: LabelSet, preds: PredictionSet): EvalReport {
       }
       if (l.valence !== undefined && q.valence !== undefined) v[0].push(q.valence), v[1].push(l.valence);
       if (l.arousal !== undefined && q.arousal !== undefined) a[0].push(q.arousal), a[1].push(l.arousal);
-      if (l.expression !== undefined && q.expression) e[0].push(argmax(q.expression, 0, EXPRESSIONS.length)), e[1].push(l.expression);
+      if (l.expression !== undefined && q.expression) e[0].push(topExpression(q.expression)), e[1].push(l.expression);
       if (l.au && q.au) {
         AUS.forEach((_, j) => {
           const lab = (l.au as Int8Array)[j];

@@ -1,7 +1,7 @@
 /**
  * Column layouts of the prediction CSVs, defined once (docs/predict.md).
  */
-import { AUS, EXPRESSIONS } from '../../../models/labels.js';
+import { AUS, EXPRESSIONS } from '../../../common/labels.js';
 
 /** The native format: one row per face per frame, every decoded (processed) frame present. */
 export const NATIVE_COLUMNS = [

@@ -9,7 +9,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { ensureFaceModel } from '../../../models/pretrained/face-models.js';
-import { cacheRoot, writeFileAtomic } from '../../../models/storage.js';
+import { cacheRoot, writeFileAtomic } from '../../../common/node/storage.js';
 import { DEFAULT_MIN_DETECTION_SCORE, FaceDetector } from '../face/detector.js';
 import { FaceMesh } from '../face/landmarks.js';
 import { FaceTracker, type TrackedFace, type TrackerOptions } from '../face/tracker.js';

@@ -6,9 +6,9 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { writeFileAtomic } from '../../../models/storage.js';
-import type { BatchItem, BatchState } from '../../api/contract.js';
-import { describeError } from '../errors.js';
+import { writeFileAtomic } from '../../../common/node/storage.js';
+import type { BatchItem, BatchState } from '../../../common/job-states.js';
+import { describeError } from '../../../common/errors.js';
 import type { PredictionFormat } from '../export/prediction-csv.js';
 import { assignStems, collectVideos } from './inputs.js';
 import { runPredictJob } from '../predict/predict-job.js';

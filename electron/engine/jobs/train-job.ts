@@ -8,8 +8,8 @@ import { installBundle } from '../../../models/bundle/store.js';
 import { checkMemory, findPreset, temporalConfig } from '../../../models/train/config.js';
 import { exportBundle } from '../../../models/train/export.js';
 import { trainModel } from '../../../models/train/trainer.js';
-import type { TrainState } from '../../api/contract.js';
-import { describeError, UserError } from '../errors.js';
+import type { TrainState } from '../../../common/job-states.js';
+import { describeError, UserError } from '../../../common/errors.js';
 import { FeaturePipeline, type FeaturePipelineOptions } from '../features/pipeline.js';
 import { sequencesFromAnnotations, splitForValidation, type AnnotatedVideo } from '../annotations/training-data.js';
 

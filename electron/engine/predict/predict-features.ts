@@ -6,9 +6,9 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { readNpyHeader, readNpyRows } from '../../../models/data/npy.js';
-import { writeFileAtomic } from '../../../models/storage.js';
-import { toolVersion } from '../../../models/version.js';
-import { describeError, UserError } from '../errors.js';
+import { writeFileAtomic } from '../../../common/node/storage.js';
+import { toolVersion } from '../../../common/node/version.js';
+import { describeError, UserError } from '../../../common/errors.js';
 import { predictionFileName, writePredictions, type PredictionFormat } from '../export/prediction-csv.js';
 import { precomputedBlocks, type Predictor } from './predictor.js';
 import { RUN_FILE, type RunRecord, type VideoRecord } from './predict-job.js';

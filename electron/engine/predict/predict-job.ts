@@ -7,12 +7,12 @@
  */
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { writeFileAtomic } from '../../../models/storage.js';
-import { describeError, UserError } from '../errors.js';
+import { writeFileAtomic } from '../../../common/node/storage.js';
+import { describeError, UserError } from '../../../common/errors.js';
 import { shortHash } from '../features/cache.js';
 import type { VideoProgress } from '../features/pipeline.js';
 import type { VideoInput } from '../jobs/inputs.js';
-import { toolVersion } from '../../../models/version.js';
+import { toolVersion } from '../../../common/node/version.js';
 import { abawFile, predictionFileName, writePredictions, type PredictionFormat } from '../export/prediction-csv.js';
 import type { Predictor } from './predictor.js';
 

@@ -6,8 +6,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { labelsMatchAbaw, loadAnyBundle, type LoadedBundle } from '../../../models/bundle/manifest.js';
-import { AUS } from '../../../models/labels.js';
-import { UserError } from '../errors.js';
+import { AUS } from '../../../common/labels.js';
+import { UserError } from '../../../common/errors.js';
 import { FeaturePipeline, type FeaturePipelineOptions, type VideoFeaturesResult, type VideoProgress } from '../features/pipeline.js';
 import { readNpyHeader, readNpyRows, type NpyInfo } from '../../../models/data/npy.js';
 import { BundleRunner, type FeatureSequence } from '../temporal/runner.js';
@@ -62,14 +62,7 @@ export class Predictor {
 
   static async create(options: PredictorOptions & { precomputed?: boolean }): Promise<Predictor> {
     if (!options.bundleDirs.length) throw new UserError('no model bundle to run', 'pass --bundle, or install one (affect-studio bundles)');
-    const top = options.bundleDirs.map((dir) => {
-      try {
-        return loadAnyBundle(dir);
-      } catch (err) {
-        const e = err as { message: string; file?: string; hint?: string };
-        throw new UserError(e.message, e.hint ?? 'fix or reinstall the bundle', e.file ?? dir);
-      }
-    });
+    const top = options.bundleDirs.map((dir) => loadAnyBundle(dir));
     const topWeights = options.weights ?? top.map(() => 1);
     if (topWeights.length !== top.length || topWeights.some((w) => !(w > 0))) {
       throw new UserError(`${topWeights.length} ensemble weights for ${top.length} bundles`, 'give one positive weight per bundle, in --bundle order');

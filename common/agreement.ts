@@ -1,0 +1,9 @@
+/** Agreement between annotators, and of a model run with each. */
+
+export interface AgreementReport {
+  annotators: string[];
+  /** Between annotators, on valence and arousal traces resampled at the video's frames. */
+  pairs: { a: string; b: string; cccValence: number | null; cccArousal: number | null; iccValence: number | null; iccArousal: number | null; expressionF1: number | null }[];
+  /** Model (a run) against each annotator. */
+  model?: { runId: string; versus: { annotator: string; cccValence: number | null; cccArousal: number | null; expressionF1: number | null; auF1: number | null }[] };
+}
