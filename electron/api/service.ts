@@ -14,7 +14,9 @@ import { agreement, exportAbaw, importAbaw, prefillFromRun } from '../engine/ann
 import { describeError, UserError } from '../../common/errors.js';
 import { BatchQueue } from '../engine/jobs/batch-queue.js';
 import { VIDEO_EXTENSIONS } from '../engine/jobs/inputs.js';
-import { Predictor, type PredictorOptions } from '../engine/predict/predictor.js';
+import { DEFAULT_MAX_GAP_SECONDS, Predictor } from '../engine/predict/predictor.js';
+import { resolveFaceSettings, type FaceSettingsInput } from '../engine/features/face-settings.js';
+import type { RuntimeOptions, VideoOptions } from '../engine/features/pipeline.js';
 import { Project } from '../engine/project/project.js';
 import { RunStore } from '../engine/runs/run-store.js';
 import { resolveVideoTools, type VideoTools } from '../engine/video/binaries.js';
@@ -31,8 +33,8 @@ export interface ServiceOptions {
   /** How the UI reaches a video's bytes: `media://<id>` in Electron, `/media/<id>` in web mode. */
   mediaUrl: (videoId: string) => string;
   tools?: VideoTools;
-  /** Engine settings for runs started from the UI (provider, cache folder…). */
-  engine?: Partial<Omit<PredictorOptions, 'bundleDirs' | 'tools'>>;
+  /** Engine settings for work started from the UI, as given; resolved once, here. */
+  engine?: RuntimeOptions & { cacheDir?: string | false; face?: FaceSettingsInput };
   /** Native dialogs (Electron only). */
   hooks?: { openVideo?: () => Promise<string | null>; openFolder?: () => Promise<string | null> };
 }
@@ -46,6 +48,8 @@ export class ApiService {
   readonly batch: BatchQueue;
   readonly training: TrainJob;
   private readonly tools: VideoTools;
+  private readonly runtime: RuntimeOptions;
+  private readonly videoOptions: Omit<VideoOptions, keyof RuntimeOptions>;
   private readonly listeners = new Set<Listener>();
   private readonly jobs = new Map<string, AbortController>();
   private readonly predictors = new Map<string, Promise<Predictor>>();
@@ -56,8 +60,10 @@ export class ApiService {
     this.runs = new RunStore(this.project.runsDir);
     this.annotations = new AnnotationStore(this.project.annotationsDir);
     this.tools = options.tools ?? resolveVideoTools();
+    this.runtime = { provider: options.engine?.provider, threads: options.engine?.threads };
+    this.videoOptions = { tools: this.tools, face: resolveFaceSettings(options.engine?.face), cacheDir: options.engine?.cacheDir };
     this.batch = new BatchQueue(this.project.batchFile, (bundles) => this.predictor(bundles), (s) => this.emit('batch.changed', s));
-    this.training = new TrainJob(path.join(this.project.dir, 'training'), { ...options.engine, tools: this.tools }, () => this.annotatedVideos(), (s) => this.emit('train.changed', s));
+    this.training = new TrainJob(path.join(this.project.dir, 'training'), { ...this.runtime, ...this.videoOptions }, () => this.annotatedVideos(), (s) => this.emit('train.changed', s));
   }
 
   on(listener: Listener): () => void {
@@ -97,7 +103,7 @@ export class ApiService {
     let p = this.predictors.get(key);
     if (!p) {
       const dirs = bundles.length ? bundles.map(resolveBundleDir) : [defaultBundleDir()];
-      p = Predictor.create({ ...this.options.engine, tools: this.tools, bundleDirs: dirs, weights, smoothing });
+      p = Predictor.create({ ...this.runtime, video: this.videoOptions, bundleDirs: dirs, weights, smoothing, maxGapSeconds: DEFAULT_MAX_GAP_SECONDS });
       p.catch(() => this.predictors.delete(key));
       this.predictors.set(key, p);
     }

@@ -6,7 +6,7 @@ import { Command } from 'commander';
 import { FeaturePipeline, type VideoFeaturesResult } from '../engine/features/pipeline.js';
 import { BUILTIN_EXTRACTORS, DEFAULT_EXTRACTORS } from '../engine/features/registry.js';
 import { describeError, UserError } from '../../common/errors.js';
-import { addFaceOptions, addRuntimeOptions, ensureWritableDir, facePipelineOptions, videosFromInputs, type FaceFlags } from './options.js';
+import { addFaceOptions, addRuntimeOptions, ensureWritableDir, runtimeOptions, videoOptions, videosFromInputs, type FaceFlags } from './options.js';
 import { createProgress } from './progress.js';
 
 interface FeaturesFlags extends FaceFlags {
@@ -44,7 +44,8 @@ async function runFeatures(inputs: string[], flags: FeaturesFlags): Promise<numb
   if (!found) return 2;
   const { videos, problems } = found;
   const pipeline = await FeaturePipeline.create({
-    ...facePipelineOptions(flags),
+    ...runtimeOptions(flags),
+    ...videoOptions(flags),
     extractors: flags.extractors.split(',').map((s) => s.trim()).filter(Boolean),
   });
   progress.log(`features: ${videos.length} video(s) → ${out} | extractors ${pipeline.extractors.map((e) => `${e.id} (${e.dim})`).join(', ')} | D = ${pipeline.columns.length} | models on ${pipeline.provider}`);

@@ -7,18 +7,18 @@ import { NATIVE_COLUMNS, OPENFACE_COLUMNS } from '../../electron/engine/export/c
 import { AUS, EXPRESSIONS } from '../../common/labels.js';
 import { CLI, runCli } from '../helpers/cli.js';
 import { randomGruBundle } from '../helpers/bundles.js';
-import { freshDir, haveSharedVideos, sharedVideo, testPatternVideo } from '../helpers/fixtures.js';
+import { freshDir, haveSharedVideos, sampleVideo, sharedVideo, testPatternVideo } from '../helpers/fixtures.js';
 
 type Row = Record<string, string>;
 const csv = (file: string): Row[] => parse(readFileSync(file), { columns: true }) as Row[];
 const mean = (rows: Row[], k: string) => rows.reduce((a, r) => a + Number(r[k]), 0) / rows.length;
 
-describe.skipIf(!haveSharedVideos)('predict on the acted-expressions clip (starter bundle)', () => {
+describe('predict on the acted-expressions clip (starter bundle)', () => {
   const out = freshDir('pred');
   let rows: Row[];
 
   it('writes the native CSV: exact columns, every frame, valid ranges', async () => {
-    const r = await runCli(['predict', sharedVideo('WolfgangLanger_Pexels.mp4'), '--out', out, '--ep', 'cpu']);
+    const r = await runCli(['predict', sampleVideo('WolfgangLanger_Pexels.mp4'), '--out', out, '--ep', 'cpu']);
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/starter@1\.0\.0/);
     expect(r.stderr).toMatch(/not trained on Aff-Wild2/);
@@ -60,8 +60,8 @@ describe.skipIf(!haveSharedVideos)('predict on the acted-expressions clip (start
   it('smoothing: --smooth-v 0 turns it off; a wider window is smoother', async () => {
     const raw = freshDir('pred');
     const wide = freshDir('pred');
-    await runCli(['predict', sharedVideo('WolfgangLanger_Pexels.mp4'), '--out', raw, '--smooth-v', '0', '--smooth-a', '0']);
-    await runCli(['predict', sharedVideo('WolfgangLanger_Pexels.mp4'), '--out', wide, '--smooth-v', '25']);
+    await runCli(['predict', sampleVideo('WolfgangLanger_Pexels.mp4'), '--out', raw, '--smooth-v', '0', '--smooth-a', '0']);
+    await runCli(['predict', sampleVideo('WolfgangLanger_Pexels.mp4'), '--out', wide, '--smooth-v', '25']);
     const roughness = (file: string) => {
       const v = csv(file).map((x) => Number(x.valence));
       return v.slice(1).reduce((a, x, i) => a + Math.abs(x - v[i]), 0);
@@ -78,7 +78,7 @@ describe.skipIf(!haveSharedVideos)('predict on the acted-expressions clip (start
   it('an ensemble of the starter and a GRU bundle, in the OpenFace and ABAW dialects', async () => {
     const gru = randomGruBundle(freshDir('bundle'));
     const o = freshDir('pred');
-    const r = await runCli(['predict', sharedVideo('single_face.mp4'), '--out', o, '-b', 'starter', '-b', gru, '--weights', '3,1', '--format', 'openface']);
+    const r = await runCli(['predict', sampleVideo('single_face.mp4'), '--out', o, '-b', 'starter', '-b', gru, '--weights', '3,1', '--format', 'openface']);
     expect(r.code).toBe(0);
     const of = readFileSync(path.join(o, 'single_face.openface.csv'), 'utf8');
     expect(of.split('\n')[0]).toBe(OPENFACE_COLUMNS.join(','));
@@ -87,7 +87,7 @@ describe.skipIf(!haveSharedVideos)('predict on the acted-expressions clip (start
     expect(run.bundles.map((b: { id: string; weight: number }) => [b.id, b.weight])).toEqual([['starter', 3], ['test-gru', 1]]);
 
     const a = freshDir('pred');
-    const r2 = await runCli(['predict', sharedVideo('single_face.mp4'), '--out', a, '--format', 'abaw']);
+    const r2 = await runCli(['predict', sampleVideo('single_face.mp4'), '--out', a, '--format', 'abaw']);
     expect(r2.code).toBe(0);
     const lines = readFileSync(path.join(a, 'predictions.abaw.txt'), 'utf8').trim().split('\n');
     expect(lines[0]).toBe('image,valence,arousal,expression,aus');
@@ -95,7 +95,7 @@ describe.skipIf(!haveSharedVideos)('predict on the acted-expressions clip (start
     expect(lines[1]).toMatch(/^single_face\/00001\.jpg,-?\d\.\d{4},-?\d\.\d{4},[0-7](,[01]){12}$/);
   });
 
-  it('a video without faces: every frame present with success 0 and empty predictions', async () => {
+  it.skipIf(!haveSharedVideos)('a video without faces: every frame present with success 0 and empty predictions', async () => {
     const o = freshDir('pred');
     const r = await runCli(['predict', sharedVideo('no_face.mp4'), '--out', o]);
     expect(r.code).toBe(0);
@@ -105,7 +105,7 @@ describe.skipIf(!haveSharedVideos)('predict on the acted-expressions clip (start
   });
 });
 
-describe('predict without the shared clips', () => {
+describe('predict on bad inputs', () => {
   it('bad inputs are reported and skipped; the exit code says so', async () => {
     const dir = freshDir('in');
     copyFileSync(testPatternVideo(10, 25), path.join(dir, 'pattern.mp4'));

@@ -6,7 +6,7 @@ import { NpyWriter } from '../../models/data/npy.js';
 import { loadBundle } from '../../models/bundle/manifest.js';
 import { checkMemory, findPreset, listPresets } from '../../models/train/config.js';
 import { CLI, runCli } from '../helpers/cli.js';
-import { freshDir, haveSharedVideos, sharedVideo, tools } from '../helpers/fixtures.js';
+import { freshDir, sampleVideo, tools } from '../helpers/fixtures.js';
 import { writeSyntheticSet } from '../helpers/synthetic.js';
 
 const small = (root: string) => writeSyntheticSet(root, { trainVideos: 6, valVideos: 2, frames: 120, seed: 7 });
@@ -157,7 +157,7 @@ describe('affect-studio ensemble', () => {
   });
 });
 
-describe.skipIf(!haveSharedVideos)('s-Aff-Wild2 cropped_aligned images', () => {
+describe('s-Aff-Wild2 cropped_aligned images', () => {
   it('computes features from the aligned images with the built-in extractors, trains, and the bundle runs on videos', async () => {
     const { execFileSync } = await import('node:child_process');
     const { mkdirSync } = await import('node:fs');
@@ -166,7 +166,7 @@ describe.skipIf(!haveSharedVideos)('s-Aff-Wild2 cropped_aligned images', () => {
     const clips = { sad: [1, 60], smile: [300, 360], mixed: [150, 210] } as const;
     for (const [name, [from, to]] of Object.entries(clips)) {
       mkdirSync(path.join(root, 'cropped_aligned', name), { recursive: true });
-      execFileSync(tools.ffmpeg, ['-v', 'error', '-i', sharedVideo('WolfgangLanger_Pexels.mp4'), '-vf', `select='between(n\\,${from - 1}\\,${to - 1})',crop=260:260:310:80,scale=112:112`, '-vsync', 'vfr', '-q:v', '3', path.join(root, 'cropped_aligned', name, '%05d.jpg')]);
+      execFileSync(tools.ffmpeg, ['-v', 'error', '-i', sampleVideo('WolfgangLanger_Pexels.mp4'), '-vf', `select='between(n\\,${from - 1}\\,${to - 1})',crop=260:260:310:80,scale=112:112`, '-vsync', 'vfr', '-q:v', '3', path.join(root, 'cropped_aligned', name, '%05d.jpg')]);
     }
     const au = (on: number) => [0, 0, 0, 0, 0, 0, on, 0, 0, 0, 0, 0].join(',');
     const rows = (name: string, n: number, v: number, e: number, a12: number) => Array.from({ length: n }, (_, i) => `${name}/${String(i + 1).padStart(5, '0')}.jpg,${v},0.2,${e},${au(a12)}`);
@@ -187,7 +187,7 @@ describe.skipIf(!haveSharedVideos)('s-Aff-Wild2 cropped_aligned images', () => {
     expect(again.stderr).not.toMatch(/\d+\/\d+ images/);
     // trained on built-in features: it runs on videos
     const pred = freshDir('pred');
-    const p = await runCli(['predict', sharedVideo('single_face.mp4'), '--bundle', path.join(out, 'bundle'), '--out', pred], env);
+    const p = await runCli(['predict', sampleVideo('single_face.mp4'), '--bundle', path.join(out, 'bundle'), '--out', pred], env);
     expect(p.code, p.stderr).toBe(0);
     expect(readFileSync(path.join(pred, 'single_face.csv'), 'utf8').trim().split('\n')).toHaveLength(73);
   });

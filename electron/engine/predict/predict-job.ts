@@ -63,11 +63,8 @@ export async function runPredictJob(
   const settings = {
     format,
     bundles: predictor.bundles.map((b) => ({ id: b.id, version: b.version, hash: b.hash, weight: b.weight, smoothing: b.smoothing })),
-    maxGapSeconds: predictor.options.maxGapSeconds ?? 1,
-    features: {
-      stride: predictor.options.stride ?? 1, start: predictor.options.start ?? null, end: predictor.options.end ?? null,
-      maxSide: predictor.options.maxSide ?? 1280, tracker: predictor.options.tracker ?? {}, reid: predictor.options.reid !== false,
-    },
+    maxGapSeconds: predictor.options.maxGapSeconds,
+    face: predictor.options.video?.face,
   };
   const settingsKey = shortHash(settings);
   const runFile = path.join(outDir, RUN_FILE);
