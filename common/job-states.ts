@@ -16,13 +16,17 @@ export interface BatchState {
   format?: string;
 }
 
+/**
+ * One epoch of a training run. A task without validation labels has no score: NaN in the engine,
+ * null once it has crossed JSON.
+ */
 export interface TrainEpoch {
   epoch: number;
   loss: number;
-  cccValence: number;
-  cccArousal: number;
-  f1Expression: number;
-  f1Au: number;
+  cccValence: number | null;
+  cccArousal: number | null;
+  f1Expression: number | null;
+  f1Au: number | null;
   pMtl: number;
 }
 

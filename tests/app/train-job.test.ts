@@ -53,7 +53,7 @@ describe('training from the app on the project\'s annotations', () => {
     expect(done.videos).toBe(2);
     expect(existsSync(path.join(done.bundleDir as string, 'bundle.json'))).toBe(true);
     const { ref } = await s.call<'train.install'>('train.install', {});
-    expect(ref).toBe(`laptop-gru@1.0.0-e${reached + 1}`);
+    expect(ref).toBe(`laptop-gru@1.0.0-e${reached + 1}-s0`);
     expect(loadAnyBundle(defaultBundleDir()).manifest.provenance.trainedOn).toMatch(/annotations of 2 video\(s\)/);
   });
 });
