@@ -7,7 +7,7 @@ import { NATIVE_COLUMNS, OPENFACE_COLUMNS } from '../../electron/engine/export/c
 import { AUS, EXPRESSIONS } from '../../common/labels.js';
 import { CLI, runCli } from '../helpers/cli.js';
 import { randomGruBundle } from '../helpers/bundles.js';
-import { freshDir, haveSharedVideos, sampleVideo, sharedVideo, testPatternVideo } from '../helpers/fixtures.js';
+import { freshDir, haveSharedVideos, SKIP_SHARED, sampleVideo, sharedVideo, testPatternVideo } from '../helpers/fixtures.js';
 
 type Row = Record<string, string>;
 const csv = (file: string): Row[] => parse(readFileSync(file), { columns: true }) as Row[];
@@ -95,7 +95,8 @@ describe('predict on the acted-expressions clip (starter bundle)', () => {
     expect(lines[1]).toMatch(/^single_face\/00001\.jpg,-?\d\.\d{4},-?\d\.\d{4},[0-7](,[01]){12}$/);
   });
 
-  it.skipIf(!haveSharedVideos)('a video without faces: every frame present with success 0 and empty predictions', async () => {
+  it('a video without faces: every frame present with success 0 and empty predictions', async ({ skip }) => {
+    skip(!haveSharedVideos, SKIP_SHARED);
     const o = freshDir('pred');
     const r = await runCli(['predict', sharedVideo('no_face.mp4'), '--out', o]);
     expect(r.code).toBe(0);
