@@ -66,7 +66,7 @@ describe('training learns what needs temporal context (synthetic ABAW-layout dat
   });
 
   for (const [preset, epochs] of [['laptop-gru', 6], ['laptop-transformer', 30]] as const) {
-    it(`${preset} beats the per-frame baseline and a constant predictor by a clear margin`, async () => {
+    it(`${preset} beats the per-frame baseline and a constant predictor by a clear margin`, { timeout: 600_000 }, async () => {
       const { metrics } = await fit(laptop(preset, epochs));
       console.log(`${preset} P_MTL ${metrics.pMtl.toFixed(3)} (V ${metrics.cccValence.toFixed(3)} A ${metrics.cccArousal.toFixed(3)} E ${metrics.f1Expression.toFixed(3)} AU ${metrics.f1Au.toFixed(3)})`);
       expect(metrics.pMtl).toBeGreaterThan(constant.pMtl + 0.5);
@@ -76,7 +76,7 @@ describe('training learns what needs temporal context (synthetic ABAW-layout dat
     });
   }
 
-  it('the feedback framework uses its source: removing the AU → expression input lowers the expression score', async () => {
+  it('the feedback framework uses its source: removing the AU → expression input lowers the expression score', { timeout: 600_000 }, async () => {
     const config = TrainConfigSchema.parse({
       model: { tasks: ['au', 'expression'], encoder: { type: 'gru', layers: 1, hidden: 32 }, framework: { type: 'feedback', taskLayers: 1, embedDim: 16, links: [{ from: ['au'], to: 'expression' }] }, heads: { hidden: [32] } },
       epochs: 10, learningRate: 3e-3, beta1: 0.9, lossWeights: { valence: 0, arousal: 0, expression: 1, au: 1 },
