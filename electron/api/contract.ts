@@ -43,11 +43,17 @@ export const Requests = {
   'annotations.prefill': z.object({ videoId: id, annotator, runId: id, minConfidence: z.number().min(0).max(1).default(0.6) }),
   'annotations.export': z.object({ videoId: id, annotator, dir: path }),
   'annotations.import': z.object({ videoId: id, annotator, dir: path }),
-  'agreement.compute': z.object({ videoId: id, runId: id.optional() }),
+  'agreement.compute': z.object({
+    videoId: id,
+    runId: id.optional(),
+    /** Leave out frames where the run's main face is turned further than this (degrees); needs runId. */
+    poseFilter: z.object({ maxYaw: z.number().positive().max(180).optional(), maxPitch: z.number().positive().max(180).optional() })
+      .refine((f) => f.maxYaw !== undefined || f.maxPitch !== undefined, 'give maxYaw and/or maxPitch').optional(),
+  }).refine((r) => !r.poseFilter || r.runId !== undefined, { message: 'a pose filter needs a run (runId) whose head pose it uses', path: ['poseFilter'] }),
   'batch.add': z.object({ paths: z.array(path).min(1).max(1000) }),
   'batch.remove': z.object({ file: path }),
   'batch.state': z.object({}),
-  'batch.start': z.object({ outDir: path, format: z.enum(['native', 'openface', 'abaw']).default('native'), bundles: z.array(z.string().min(1).max(4096)).max(8).default([]) }),
+  'batch.start': z.object({ outDir: path, format: z.enum(['native', 'openface', 'abaw', 'pyfeat']).default('native'), bundles: z.array(z.string().min(1).max(4096)).max(8).default([]) }),
   'batch.pause': z.object({}),
   'batch.cancel': z.object({}),
   'train.presets': z.object({}),
@@ -108,6 +114,14 @@ export interface FaceSeries {
   au: number[] | null;
   /** frames × 4 (x, y, w, h) in video pixels, when the run knows the face boxes. */
   boxes: number[] | null;
+  /**
+   * frames × 3 head pitch, yaw, roll in degrees, row-major (OpenFace's pose_Rx, pose_Ry, pose_Rz, same
+   * signs: pitch > 0 head down, yaw > 0 turned towards the image's left, roll > 0 tilted towards the
+   * image's right); null entries where unknown, null when the run has no head pose.
+   */
+  pose: (number | null)[] | null;
+  /** frames × 2 gaze angles x, y in degrees (OpenFace's gaze_angle_x, gaze_angle_y: x > 0 looking towards the image's right, y > 0 down). */
+  gaze: (number | null)[] | null;
 }
 
 export interface RunData extends RunSummary {
@@ -146,6 +160,8 @@ export interface AgreementReport {
   annotators: string[];
   /** Between annotators, on valence and arousal traces resampled at the video's frames. */
   pairs: { a: string; b: string; cccValence: number | null; cccArousal: number | null; iccValence: number | null; iccArousal: number | null; expressionF1: number | null }[];
+  /** The head-pose filter applied to every statistic, and how many of the video's frames it kept. */
+  poseFilter?: { maxYaw: number | null; maxPitch: number | null; framesKept: number; framesDropped: number };
   /** Model (a run) against each annotator. */
   model?: { runId: string; versus: { annotator: string; cccValence: number | null; cccArousal: number | null; expressionF1: number | null; auF1: number | null }[] };
 }

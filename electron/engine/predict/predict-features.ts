@@ -49,7 +49,7 @@ export async function predictFeatureFiles(predictor: Predictor, files: string[],
       }
       const rows = await predictor.predictRows(faceRows, file, blocks, Math.round((predictor.options.maxGapSeconds ?? 1) * o.fps));
       const output = path.join(o.outDir, predictionFileName(stem, o.format));
-      writePredictions(output, o.format, stem, rows, predictor.auThresholds);
+      writePredictions(output, o.format, stem, rows, predictor.auThresholds, file);
       entry = { file, status: 'done', output: path.basename(output), frames: h.rows, faceRows: faceRows.filter((r) => r.faceId !== undefined).length, faceIds: [0], seconds: (performance.now() - t0) / 1000 };
     } catch (err) {
       entry = { file, status: 'failed', seconds: (performance.now() - t0) / 1000, error: describeError(err) };

@@ -64,6 +64,7 @@ export async function runPredictJob(
     format,
     bundles: predictor.bundles.map((b) => ({ id: b.id, version: b.version, hash: b.hash, weight: b.weight, smoothing: b.smoothing })),
     maxGapSeconds: predictor.options.maxGapSeconds ?? 1,
+    gaze: predictor.options.gaze !== false,
     features: {
       stride: predictor.options.stride ?? 1, start: predictor.options.start ?? null, end: predictor.options.end ?? null,
       maxSide: predictor.options.maxSide ?? 1280, tracker: predictor.options.tracker ?? {}, reid: predictor.options.reid !== false,
@@ -108,7 +109,7 @@ export async function runPredictJob(
     let entry: VideoRecord;
     try {
       const { rows, features, timings } = await predictor.predict(video.file, { workDir, stem: video.stem, onProgress: events.onProgress, signal: options.signal });
-      writePredictions(output, format, video.stem, rows, predictor.auThresholds);
+      writePredictions(output, format, video.stem, rows, predictor.auThresholds, video.file);
       entry = {
         file: video.file, status: 'done', output: path.basename(output), frames: features.frames, faceRows: features.faceRows, faceIds: features.faceIds,
         seconds: (performance.now() - t0) / 1000, timings, featuresFromCache: features.cache, warnings: features.warnings,

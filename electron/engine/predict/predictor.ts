@@ -20,12 +20,22 @@ export interface PredictionRow {
   timestamp: number;
   faceId?: number;
   faceScore?: number;
+  /** The face's landmark box in video pixels (runs on videos, not on precomputed features). */
+  box?: { x: number; y: number; w: number; h: number };
   /** Present when the frame has this face and the models predicted it. */
   valence?: number;
   arousal?: number;
   expression?: Float32Array;
   au?: Float32Array;
+  /** OpenFace's pose_Tx, pose_Ty, pose_Tz (mm), pose_Rx, pose_Ry, pose_Rz (radians); absent without a face or a fit. */
+  pose?: Float32Array;
+  /** OpenFace's gaze_0_x … gaze_1_z, gaze_angle_x, gaze_angle_y; absent without a face, a fit, or when gaze is off. */
+  gaze?: Float32Array;
 }
+
+/** The feature blocks that carry head pose and gaze (electron/engine/features/pose-gaze.ts). */
+export const POSE_EXTRACTOR = 'pose';
+export const GAZE_EXTRACTOR = 'gaze';
 
 export interface PredictorOptions extends Omit<FeaturePipelineOptions, 'extractors'> {
   /** Bundle folders, in ensemble order. */
@@ -36,6 +46,8 @@ export interface PredictorOptions extends Omit<FeaturePipelineOptions, 'extracto
   smoothing?: { valence?: number; arousal?: number };
   /** Longest absence (seconds) a face track bridges without restarting its sequence. */
   maxGapSeconds?: number;
+  /** Estimate eye gaze (runs the iris model on every face: about as costly as the tracking). Default true. */
+  gaze?: boolean;
 }
 
 export interface BundleInfo {
@@ -99,6 +111,8 @@ export class Predictor {
         }
       }
     }
+    // head pose always (it costs next to nothing), gaze unless turned off: they become CSV columns, not model inputs
+    for (const id of [POSE_EXTRACTOR, ...(options.gaze === false ? [] : [GAZE_EXTRACTOR])]) if (!extractors.includes(id)) extractors.push(id);
     const features = options.precomputed ? undefined : await FeaturePipeline.create({ ...options, extractors });
     for (const b of options.precomputed ? [] : loaded) {
       for (const e of b.manifest.features.extractors) {
@@ -147,6 +161,7 @@ export class Predictor {
       timestamp: Number(r.timestamp),
       faceId: r.face_id === '' ? undefined : Number(r.face_id),
       faceScore: r.score === '' ? undefined : Number(r.score),
+      box: r.face_id === '' ? undefined : { x: Number(r.x), y: Number(r.y), w: Number(r.w), h: Number(r.h) },
     }));
     const meta = JSON.parse(readFileSync(features.outputs.meta, 'utf8')) as { extractors: { id: string; offset: number; dim: number }[]; video: { fps: number } };
     const fps = meta.video.fps || 25;
@@ -156,7 +171,7 @@ export class Predictor {
   }
 
   /** Runs the bundles over the face tracks of one table of rows and their features file. */
-  async predictRows(faceRows: (FaceRowRef & { timestamp: number; faceScore?: number })[], featuresNpy: string, blocks: { id: string; offset: number; dim: number }[], maxGapFrames: number): Promise<PredictionRow[]> {
+  async predictRows(faceRows: (FaceRowRef & { timestamp: number; faceScore?: number; box?: PredictionRow['box'] })[], featuresNpy: string, blocks: { id: string; offset: number; dim: number }[], maxGapFrames: number): Promise<PredictionRow[]> {
     const sequences = buildSequences(faceRows, maxGapFrames);
     const npy = readNpyHeader(featuresNpy);
     const perBundle: SequencePrediction[][] = [];
@@ -166,7 +181,7 @@ export class Predictor {
       const predictions = await runner.run(seqs);
       perBundle.push(predictions.map((p) => smoothPrediction(p, this.bundles[i].smoothing)));
     }
-    const rows: PredictionRow[] = faceRows.map((r) => ({ frame: r.frame, timestamp: r.timestamp, faceId: r.faceId, faceScore: r.faceScore }));
+    const rows: PredictionRow[] = faceRows.map((r) => ({ frame: r.frame, timestamp: r.timestamp, faceId: r.faceId, faceScore: r.faceScore, box: r.box }));
     sequences.forEach((seq, s) => {
       const p = ensemble(perBundle.map((b) => b[s]), this.bundles.map((b) => b.weight));
       seq.rows.forEach((rowIndex, t) => {
@@ -177,7 +192,33 @@ export class Predictor {
         if (p.au) row.au = p.au.slice(t * AUS.length, (t + 1) * AUS.length);
       });
     });
+    attachPoseAndGaze(rows, featuresNpy, npy, blocks);
     return rows;
+  }
+}
+
+/**
+ * Copies each face row's head pose and gaze out of the features file (when it has those blocks),
+ * reading it in chunks so memory does not grow with the video. NaN (no fit) leaves the field absent.
+ */
+function attachPoseAndGaze(rows: PredictionRow[], file: string, info: NpyInfo, blocks: { id: string; offset: number; dim: number }[]): void {
+  const pose = blocks.find((b) => b.id === POSE_EXTRACTOR);
+  const gaze = blocks.find((b) => b.id === GAZE_EXTRACTOR);
+  if (!pose && !gaze) return;
+  const CHUNK = 1024;
+  for (let start = 0; start < rows.length; start += CHUNK) {
+    const n = Math.min(CHUNK, rows.length - start);
+    const data = readNpyRows(file, info, start, n);
+    for (let i = 0; i < n; i++) {
+      const row = rows[start + i];
+      if (row.faceId === undefined) continue;
+      const take = (b: { offset: number; dim: number }) => {
+        const v = data.slice(i * info.cols + b.offset, i * info.cols + b.offset + b.dim);
+        return v.every(Number.isFinite) ? v : undefined;
+      };
+      if (pose) row.pose = take(pose);
+      if (gaze) row.gaze = take(gaze);
+    }
   }
 }
 
