@@ -4,24 +4,21 @@
  * handlers. The renderer imports only types from here.
  */
 import { z } from 'zod';
+import { AnnotationOpSchema, type AnnotationDoc } from '../../common/annotations.js';
+import type { AgreementReport } from '../../common/agreement.js';
+import type { BatchState, TrainState } from '../../common/job-states.js';
+import type { RunData, RunSummary } from '../../common/run-data.js';
+
+export type { AnnotationDoc, AnnotationOp } from '../../common/annotations.js';
+export type { AgreementReport } from '../../common/agreement.js';
+export type { BatchItem, BatchState, TrainEpoch, TrainState } from '../../common/job-states.js';
+export type { FaceSeries, RunData, RunSummary } from '../../common/run-data.js';
 
 const id = z.string().min(1).max(200);
 const path = z.string().min(1).max(4096);
 const annotator = z.string().regex(/^[\p{L}\p{N}_.-]{1,64}$/u, 'letters, digits, ".", "-", "_" (at most 64)');
 const seconds = z.number().finite().min(0);
 const frames = z.number().int().min(0).max(10_000);
-
-export const AnnotationOpSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('segment.add'), segment: z.object({ id, start: seconds, end: seconds, cls: z.number().int().min(0).max(7), source: z.enum(['human', 'model']).default('human'), confidence: z.number().min(0).max(1).optional() }) }),
-  z.object({ type: z.literal('segment.remove'), id }),
-  z.object({ type: z.literal('segment.update'), id, patch: z.object({ start: seconds.optional(), end: seconds.optional(), cls: z.number().int().min(0).max(7).optional() }) }),
-  z.object({ type: z.literal('au.add'), range: z.object({ id, au: z.string().regex(/^AU\d{1,2}$/), start: seconds, end: seconds, intensity: z.number().int().min(0).max(5).optional(), source: z.enum(['human', 'model']).default('human'), confidence: z.number().min(0).max(1).optional() }) }),
-  z.object({ type: z.literal('au.remove'), id }),
-  z.object({ type: z.literal('trace.start'), trace: z.object({ id, dims: z.enum(['va', 'valence', 'arousal']), input: z.enum(['mouse', 'keyboard', 'gamepad', 'model']), started: z.string().max(40) }) }),
-  z.object({ type: z.literal('trace.samples'), id, samples: z.array(z.tuple([seconds, z.number().min(-1).max(1), z.number().min(-1).max(1)])).max(10_000) }),
-  z.object({ type: z.literal('trace.remove'), id }),
-]);
-export type AnnotationOp = z.infer<typeof AnnotationOpSchema>;
 
 /** Request schemas, one per method. */
 export const Requests = {
@@ -91,104 +88,6 @@ export interface BundleSummary {
   description: string;
   trainedOn: string;
   isDefault: boolean;
-}
-
-export interface RunSummary {
-  runId: string;
-  videoId: string;
-  created: string;
-  source: 'model' | 'import';
-  label: string;
-}
-
-/** Per-frame series of one face in a run; arrays are aligned with `frames`. */
-export interface FaceSeries {
-  faceId: number;
-  frames: number[];
-  times: number[];
-  valence: (number | null)[];
-  arousal: (number | null)[];
-  /** frames × 8 probabilities, row-major (null rows when absent). */
-  expression: number[] | null;
-  /** frames × 12 probabilities, row-major. */
-  au: number[] | null;
-  /** frames × 4 (x, y, w, h) in video pixels, when the run knows the face boxes. */
-  boxes: number[] | null;
-  /**
-   * frames × 3 head pitch, yaw, roll in degrees, row-major (OpenFace's pose_Rx, pose_Ry, pose_Rz, same
-   * signs: pitch > 0 head down, yaw > 0 turned towards the image's left, roll > 0 tilted towards the
-   * image's right); null entries where unknown, null when the run has no head pose.
-   */
-  pose: (number | null)[] | null;
-  /** frames × 2 gaze angles x, y in degrees (OpenFace's gaze_angle_x, gaze_angle_y: x > 0 looking towards the image's right, y > 0 down). */
-  gaze: (number | null)[] | null;
-}
-
-export interface RunData extends RunSummary {
-  faces: FaceSeries[];
-  auThresholds: number[];
-}
-
-export interface AnnotationDoc {
-  format: 'affect-studio-annotation/1';
-  video: { path: string; name: string };
-  annotator: string;
-  created: string;
-  updated: string;
-  segments: { id: string; start: number; end: number; cls: number; source: 'human' | 'model'; confidence?: number }[];
-  aus: { id: string; au: string; start: number; end: number; intensity?: number; source: 'human' | 'model'; confidence?: number }[];
-  traces: { id: string; dims: 'va' | 'valence' | 'arousal'; input: string; started: string; samples: [number, number, number][] }[];
-}
-
-export interface BatchItem {
-  file: string;
-  status: 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
-  done: number;
-  total: number;
-  error?: string;
-  output?: string;
-}
-
-export interface BatchState {
-  items: BatchItem[];
-  running: boolean;
-  outDir?: string;
-  format?: string;
-}
-
-export interface AgreementReport {
-  annotators: string[];
-  /** Between annotators, on valence and arousal traces resampled at the video's frames. */
-  pairs: { a: string; b: string; cccValence: number | null; cccArousal: number | null; iccValence: number | null; iccArousal: number | null; expressionF1: number | null }[];
-  /** The head-pose filter applied to every statistic, and how many of the video's frames it kept. */
-  poseFilter?: { maxYaw: number | null; maxPitch: number | null; framesKept: number; framesDropped: number };
-  /** Model (a run) against each annotator. */
-  model?: { runId: string; versus: { annotator: string; cccValence: number | null; cccArousal: number | null; expressionF1: number | null; auF1: number | null }[] };
-}
-
-export interface TrainEpoch {
-  epoch: number;
-  loss: number;
-  cccValence: number;
-  cccArousal: number;
-  f1Expression: number;
-  f1Au: number;
-  pMtl: number;
-}
-
-export interface TrainState {
-  status: 'idle' | 'preparing' | 'training' | 'stopped' | 'done' | 'failed';
-  preset?: string;
-  run?: string;
-  epoch?: number;
-  epochs?: number;
-  step?: number;
-  steps?: number;
-  loss?: number;
-  history: TrainEpoch[];
-  bundleDir?: string;
-  error?: string;
-  videos?: number;
 }
 
 export interface Responses {

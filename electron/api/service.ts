@@ -2,7 +2,7 @@
  * The handlers behind the API: one object per open project, used by both transports (Electron IPC
  * and web mode). Plain Node: no Electron here; the shell adds its native dialogs through `hooks`.
  */
-import { readdirSync, rmSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import type { z } from 'zod';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,16 +10,21 @@ import { loadAnyBundle } from '../../models/bundle/manifest.js';
 import { defaultBundleDir, installedBundles, resolveBundleDir } from '../../models/bundle/store.js';
 import { ensureStarterBundle } from '../../models/starter/starter-bundle.js';
 import { AnnotationStore } from '../engine/annotations/store.js';
-import { agreement, exportAbaw, importAbaw, prefillFromRun } from '../engine/annotations/conversions.js';
-import { UserError } from '../engine/errors.js';
+import { agreement } from '../engine/annotations/agreement.js';
+import { exportAbaw, importAbaw, prefillFromRun } from '../engine/annotations/conversions.js';
+import { UserError } from '../../common/errors.js';
+import { Job } from '../engine/jobs/job.js';
+import { runModelOnVideo } from '../engine/runs/model-run.js';
 import { BatchQueue } from '../engine/jobs/batch-queue.js';
 import { VIDEO_EXTENSIONS } from '../engine/jobs/inputs.js';
-import { Predictor, type PredictorOptions } from '../engine/predict/predictor.js';
+import { DEFAULT_MAX_GAP_SECONDS, Predictor } from '../engine/predict/predictor.js';
+import { resolveFaceSettings, type FaceSettingsInput } from '../engine/features/face-settings.js';
+import type { RuntimeOptions, VideoOptions } from '../engine/features/pipeline.js';
 import { Project } from '../engine/project/project.js';
 import { RunStore } from '../engine/runs/run-store.js';
 import { resolveVideoTools, type VideoTools } from '../engine/video/binaries.js';
 import { frameTimes, probeVideo } from '../engine/video/probe.js';
-import { toolVersion } from '../../models/version.js';
+import { toolVersion } from '../../common/node/version.js';
 import type { AnnotationDoc, EventName, Events, Method, Responses, BundleSummary } from './contract.js';
 import { listPresets } from '../../models/train/config.js';
 import { TrainJob } from '../engine/jobs/train-job.js';
@@ -31,8 +36,8 @@ export interface ServiceOptions {
   /** How the UI reaches a video's bytes: `media://<id>` in Electron, `/media/<id>` in web mode. */
   mediaUrl: (videoId: string) => string;
   tools?: VideoTools;
-  /** Engine settings for runs started from the UI (provider, cache folder…). */
-  engine?: Partial<Omit<PredictorOptions, 'bundleDirs' | 'tools'>>;
+  /** Engine settings for work started from the UI, as given; resolved once, here. */
+  engine?: RuntimeOptions & { cacheDir?: string | false; face?: FaceSettingsInput };
   /** Native dialogs (Electron only). */
   hooks?: { openVideo?: () => Promise<string | null>; openFolder?: () => Promise<string | null> };
 }
@@ -46,8 +51,10 @@ export class ApiService {
   readonly batch: BatchQueue;
   readonly training: TrainJob;
   private readonly tools: VideoTools;
+  private readonly runtime: RuntimeOptions;
+  private readonly videoOptions: Omit<VideoOptions, keyof RuntimeOptions>;
   private readonly listeners = new Set<Listener>();
-  private readonly jobs = new Map<string, AbortController>();
+  private readonly jobs = new Map<string, Job<{ done: number; total: number; stage: string }>>();
   private readonly predictors = new Map<string, Promise<Predictor>>();
   private jobCounter = 0;
 
@@ -56,8 +63,10 @@ export class ApiService {
     this.runs = new RunStore(this.project.runsDir);
     this.annotations = new AnnotationStore(this.project.annotationsDir);
     this.tools = options.tools ?? resolveVideoTools();
+    this.runtime = { provider: options.engine?.provider, threads: options.engine?.threads };
+    this.videoOptions = { tools: this.tools, face: resolveFaceSettings(options.engine?.face), cacheDir: options.engine?.cacheDir };
     this.batch = new BatchQueue(this.project.batchFile, (bundles) => this.predictor(bundles), (s) => this.emit('batch.changed', s));
-    this.training = new TrainJob(path.join(this.project.dir, 'training'), { ...options.engine, tools: this.tools }, () => this.annotatedVideos(), (s) => this.emit('train.changed', s));
+    this.training = new TrainJob(path.join(this.project.dir, 'training'), { ...this.runtime, ...this.videoOptions }, () => this.annotatedVideos(), (s) => this.emit('train.changed', s));
   }
 
   on(listener: Listener): () => void {
@@ -97,7 +106,7 @@ export class ApiService {
     let p = this.predictors.get(key);
     if (!p) {
       const dirs = bundles.length ? bundles.map(resolveBundleDir) : [defaultBundleDir()];
-      p = Predictor.create({ ...this.options.engine, tools: this.tools, bundleDirs: dirs, weights, smoothing });
+      p = Predictor.create({ ...this.runtime, video: this.videoOptions, bundleDirs: dirs, weights, smoothing, maxGapSeconds: DEFAULT_MAX_GAP_SECONDS });
       p.catch(() => this.predictors.delete(key));
       this.predictors.set(key, p);
     }
@@ -162,32 +171,17 @@ export class ApiService {
     'runs.start': ({ videoId, bundles, weights, smoothing }) => {
       const v = this.video(videoId);
       const jobId = `job-${++this.jobCounter}`;
-      const abort = new AbortController();
-      this.jobs.set(jobId, abort);
-      void (async () => {
-        try {
-          const predictor = await this.predictor(bundles, weights, smoothing);
-          const runId = this.runs.newRunId();
-          const workDir = path.join(this.project.runsDir, '.work', runId);
-          const { rows, features } = await predictor.predict(v.path, {
-            workDir, stem: 'video', signal: abort.signal,
-            onProgress: (p) => this.emit('job.progress', { jobId, done: p.done, total: p.total, stage: 'faces and features' }),
-          });
-          this.emit('job.progress', { jobId, done: 1, total: 1, stage: 'temporal models' });
-          const label = predictor.bundles.map((b) => `${b.id}${predictor.bundles.length > 1 ? ` ×${b.weight}` : ''}`).join(' + ');
-          this.runs.save(videoId, {
-            runId, videoId, created: new Date().toISOString(), source: 'model', label, auThresholds: predictor.auThresholds,
-            details: { bundles: predictor.bundles, executionProvider: predictor.provider, warnings: features.warnings },
-          }, rows, features.outputs.facesCsv);
-          rmSync(workDir, { recursive: true, force: true });
-          this.emit('job.done', { jobId, runId });
-        } catch (err) {
-          const cancelled = (err as Error).name === 'AbortError';
-          this.emit('job.failed', { jobId, error: cancelled ? 'cancelled' : describe(err), cancelled });
-        } finally {
-          this.jobs.delete(jobId);
-        }
-      })();
+      const job = new Job({ done: 0, total: 0, stage: 'starting' }, { onChange: (p) => this.emit('job.progress', { jobId, ...p }) });
+      this.jobs.set(jobId, job);
+      let runId = '';
+      job.start(async (signal) => {
+        const predictor = await this.predictor(bundles, weights, smoothing);
+        runId = await runModelOnVideo(predictor, this.runs, { videoId, path: v.path }, { signal, onProgress: (p) => job.update(p, { save: false }) });
+      }, (outcome) => {
+        this.jobs.delete(jobId);
+        if (outcome.status === 'done') this.emit('job.done', { jobId, runId });
+        else this.emit('job.failed', { jobId, error: outcome.status === 'failed' ? outcome.error : 'cancelled', cancelled: outcome.status === 'cancelled' });
+      });
       return { jobId };
     },
     'runs.list': ({ videoId }) => this.runs.list(videoId, videoId),
@@ -197,9 +191,7 @@ export class ApiService {
       return this.runs.import(videoId, videoId, file);
     },
     'jobs.cancel': ({ jobId }) => {
-      const j = this.jobs.get(jobId);
-      j?.abort();
-      return { cancelled: !!j };
+      return { cancelled: this.jobs.get(jobId)?.cancel() ?? false };
     },
 
     'annotations.list': ({ videoId }) => this.annotations.annotators(videoId),
@@ -262,8 +254,4 @@ export class ApiService {
   close(): void {
     this.annotations.compactAll();
   }
-}
-
-function describe(err: unknown): string {
-  return err instanceof UserError ? err.describe() : (err as Error).message;
 }

@@ -5,17 +5,6 @@ import { Command } from 'commander';
 import { loadAnyBundle } from '../../models/bundle/manifest.js';
 import { defaultBundleDir, installBundle, installedBundles, removeBundle, resolveBundleDir, setDefaultBundle } from '../../models/bundle/store.js';
 import { ensureStarterBundle } from '../../models/starter/starter-bundle.js';
-import { UserError } from '../engine/errors.js';
-
-function asUserError<T>(fn: () => T): T {
-  try {
-    return fn();
-  } catch (err) {
-    const e = err as { name?: string; message: string; file?: string; hint?: string };
-    if (e.name === 'BundleError') throw new UserError(e.message, e.hint, e.file);
-    throw err;
-  }
-}
 
 export function bundlesCommand(): Command {
   const cmd = new Command('bundles').description('Manage model bundles (format: docs/bundles.md).');
@@ -33,29 +22,29 @@ export function bundlesCommand(): Command {
     .option('--no-default', 'do not make it the default')
     .option('--default', 'make it the default (also for starter-like bundles)')
     .action((folder: string, flags: { default?: boolean }) => {
-      const b = asUserError(() => installBundle(folder, flags.default));
+      const b = installBundle(folder, flags.default);
       process.stdout.write(`installed ${b.ref} (${b.manifest.kind}) → ${b.dir}${defaultBundleDir() === b.dir ? ' — now the default' : ''}\n`);
     });
   cmd.command('default')
     .description('choose the default bundle ("starter" or an installed one)')
     .argument('<ref>', 'bundle id, id@version or "starter"')
     .action((ref: string) => {
-      asUserError(() => setDefaultBundle(ref));
+      setDefaultBundle(ref);
       process.stdout.write(`default bundle: ${ref}\n`);
     });
   cmd.command('remove')
     .description('remove an installed bundle')
     .argument('<ref>', 'id@version as listed')
     .action((ref: string) => {
-      asUserError(() => removeBundle(ref));
+      removeBundle(ref);
       process.stdout.write(`removed ${ref}\n`);
     });
   cmd.command('show')
     .description('print a bundle\'s manifest (what it predicts, from which features, trained on what)')
     .argument('[ref]', 'bundle id, id@version, folder or "starter" (default: the default bundle)')
     .action((ref?: string) => {
-      const dir = asUserError(() => (ref ? resolveBundleDir(ref) : defaultBundleDir()));
-      const b = asUserError(() => loadAnyBundle(dir));
+      const dir = ref ? resolveBundleDir(ref) : defaultBundleDir();
+      const b = loadAnyBundle(dir);
       process.stdout.write(`${JSON.stringify({ dir, hash: b.hash, ...b.manifest }, null, 2)}\n`);
     });
   return cmd;

@@ -2,9 +2,9 @@
  * `affect-studio eval --pred FILE|DIR --labels FILE|DIR`: the ABAW challenge scores of predictions.
  */
 import { Command } from 'commander';
-import { LabelFileError, readLabels } from '../../models/data/abaw-labels.js';
+import { readLabels } from '../../models/data/abaw-labels.js';
 import { evaluate, readNativePredictions, type EvalReport } from '../engine/eval/evaluate.js';
-import { UserError } from '../engine/errors.js';
+import { UserError } from '../../common/errors.js';
 import { nonNegativeInt } from './options.js';
 
 interface EvalFlags {
@@ -52,7 +52,7 @@ export function evalCommand(): Command {
       try {
         labels = readLabels(flags.labels);
       } catch (err) {
-        if (err instanceof LabelFileError) throw new UserError(err.message.replace(`${err.file}${err.line ? `, line ${err.line}` : ''}: `, err.line ? `line ${err.line}: ` : ''), 'fix the annotation file (format: ../shared/ABAW.md)', err.file);
+        if (err instanceof UserError) throw err;
         throw new UserError(`labels cannot be read (${(err as Error).message})`, 'pass an ABAW annotation file or a folder of them', flags.labels);
       }
       let preds;

@@ -5,8 +5,8 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { FeaturePipeline, type VideoFeaturesResult } from '../engine/features/pipeline.js';
 import { BUILTIN_EXTRACTORS, DEFAULT_EXTRACTORS } from '../engine/features/registry.js';
-import { describeError } from '../engine/errors.js';
-import { addFaceOptions, addRuntimeOptions, ensureWritableDir, facePipelineOptions, videosFromInputs, type FaceFlags } from './options.js';
+import { describeError, UserError } from '../../common/errors.js';
+import { addFaceOptions, addRuntimeOptions, ensureWritableDir, runtimeOptions, videoOptions, videosFromInputs, type FaceFlags } from './options.js';
 import { createProgress } from './progress.js';
 
 interface FeaturesFlags extends FaceFlags {
@@ -44,7 +44,8 @@ async function runFeatures(inputs: string[], flags: FeaturesFlags): Promise<numb
   if (!found) return 2;
   const { videos, problems } = found;
   const pipeline = await FeaturePipeline.create({
-    ...facePipelineOptions(flags),
+    ...runtimeOptions(flags),
+    ...videoOptions(flags),
     extractors: flags.extractors.split(',').map((s) => s.trim()).filter(Boolean),
   });
   progress.log(`features: ${videos.length} video(s) → ${out} | extractors ${pipeline.extractors.map((e) => `${e.id} (${e.dim})`).join(', ')} | D = ${pipeline.columns.length} | models on ${pipeline.provider}`);
@@ -74,7 +75,7 @@ async function runFeatures(inputs: string[], flags: FeaturesFlags): Promise<numb
       for (const w of result.warnings) progress.log(`  ! ${w}`);
     } catch (err) {
       progress.stop();
-      if (!(err instanceof Error) || err.name !== 'UserError') {
+      if (!(err instanceof UserError)) {
         if (process.env.AFFECT_STUDIO_DEBUG) console.error(err);
       }
       const msg = describeError(err);

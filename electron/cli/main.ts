@@ -3,7 +3,7 @@
  * affect-studio command line: the engine without the desktop app (lab servers, scripts, CI).
  */
 import { Command, CommanderError } from 'commander';
-import { UserError } from '../engine/errors.js';
+import { UserError } from '../../common/errors.js';
 import { featuresCommand } from './features-command.js';
 import { predictCommand } from './predict-command.js';
 import { evalCommand } from './eval-command.js';
@@ -11,7 +11,7 @@ import { bundlesCommand } from './bundles-command.js';
 import { serveCommand } from './serve-command.js';
 import { trainCommand } from './train-command.js';
 import { ensembleCommand } from './ensemble-command.js';
-import { toolVersion } from '../../models/version.js';
+import { toolVersion } from '../../common/node/version.js';
 
 
 export function buildProgram(): Command {

@@ -3,9 +3,10 @@ import { accessSync, constants, mkdirSync, rmSync, writeFileSync } from 'node:fs
 import path from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { EXECUTION_PROVIDERS, type ExecutionProviderChoice } from '../engine/onnx/sessions.js';
-import type { FeaturePipelineOptions } from '../engine/features/pipeline.js';
+import type { RuntimeOptions, VideoOptions } from '../engine/features/pipeline.js';
+import { DEFAULT_FACE_SETTINGS, resolveFaceSettings } from '../engine/features/face-settings.js';
 import { resolveVideoTools } from '../engine/video/binaries.js';
-import { UserError } from '../engine/errors.js';
+import { UserError } from '../../common/errors.js';
 import { collectVideos } from '../engine/jobs/inputs.js';
 import type { ProgressSink } from './progress.js';
 
@@ -62,33 +63,34 @@ export interface FaceFlags {
 }
 
 export function addFaceOptions(cmd: Command): Command {
+  const d = DEFAULT_FACE_SETTINGS;
   return cmd
-    .option('--stride <n>', 'process every n-th frame (frame numbers stay those of the full video)', positiveInt, 1)
+    .option('--stride <n>', 'process every n-th frame (frame numbers stay those of the full video)', positiveInt, d.stride)
     .option('--start <seconds>', 'skip frames before this time', seconds)
     .option('--end <seconds>', 'stop at this time', seconds)
-    .option('--max-side <pixels>', 'downscale frames whose longer side exceeds this before finding faces (0: never)', nonNegativeInt, 1280)
-    .option('--detect-every <n>', 'run the face detector every n frames while faces are tracked (new faces are found within n frames)', positiveInt, 5)
-    .option('--min-detection-score <p>', 'detector confidence a face needs to start a track', probability, 0.7)
-    .option('--min-face-score <p>', 'landmark-model confidence needed to keep a face in a frame', probability, 0.75)
-    .option('--max-faces <n>', 'keep at most n faces per frame, largest first (0: no limit)', nonNegativeInt, 0)
+    .option('--max-side <pixels>', 'downscale frames whose longer side exceeds this before finding faces (0: never)', nonNegativeInt, d.maxSide)
+    .option('--detect-every <n>', 'run the face detector every n frames while faces are tracked (new faces are found within n frames)', positiveInt, d.detectEvery)
+    .option('--min-detection-score <p>', 'detector confidence a face needs to start a track', probability, d.minDetectionScore)
+    .option('--min-face-score <p>', 'landmark-model confidence needed to keep a face in a frame', probability, d.minFaceScore)
+    .option('--max-faces <n>', 'keep at most n faces per frame, largest first (0: no limit)', nonNegativeInt, d.maxFaces)
     .option('--no-reid', 'do not re-identify faces that leave and come back (each return gets a new face_id)')
     .option('--cache <dir>', 'feature cache folder (default: $AFFECT_STUDIO_CACHE/features or the user cache folder)')
     .option('--no-cache', 'do not read or write the feature cache');
 }
 
-/** Face and runtime flags → the feature pipeline's options (all but the extractors). */
-export function facePipelineOptions(flags: FaceFlags): Omit<FeaturePipelineOptions, 'extractors'> {
+/** Runtime flags → where the models run. */
+export function runtimeOptions(flags: Pick<FaceFlags, 'ep' | 'threads'>): RuntimeOptions {
+  return { provider: flags.ep as ExecutionProviderChoice, threads: flags.threads };
+}
+
+/** Face flags → how videos become faces and features, with the face settings resolved. */
+export function videoOptions(flags: FaceFlags): Omit<VideoOptions, keyof RuntimeOptions> {
   return {
     tools: resolveVideoTools({ ffmpeg: flags.ffmpeg, ffprobe: flags.ffprobe }),
-    provider: flags.ep as ExecutionProviderChoice,
-    threads: flags.threads,
-    stride: flags.stride,
-    start: flags.start,
-    end: flags.end,
-    maxSide: flags.maxSide,
-    tracker: { detectEvery: flags.detectEvery, minFaceScore: flags.minFaceScore, maxFaces: flags.maxFaces },
-    minDetectionScore: flags.minDetectionScore,
-    reid: flags.reid,
+    face: resolveFaceSettings({
+      stride: flags.stride, start: flags.start, end: flags.end, maxSide: flags.maxSide, detectEvery: flags.detectEvery,
+      minDetectionScore: flags.minDetectionScore, minFaceScore: flags.minFaceScore, maxFaces: flags.maxFaces, reid: flags.reid,
+    }),
     cacheDir: flags.cache === false ? false : typeof flags.cache === 'string' ? path.resolve(flags.cache) : undefined,
   };
 }

@@ -5,12 +5,12 @@
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { defaultBundleDir, resolveBundleDir } from '../../models/bundle/store.js';
-import { Predictor } from '../engine/predict/predictor.js';
+import { DEFAULT_MAX_GAP_SECONDS, Predictor } from '../engine/predict/predictor.js';
 import { featureFiles, predictFeatureFiles } from '../engine/predict/predict-features.js';
 import { ABAW_COMBINED, RUN_FILE, runPredictJob } from '../engine/predict/predict-job.js';
 import { PREDICTION_FORMATS, type PredictionFormat } from '../engine/export/prediction-csv.js';
-import { UserError } from '../engine/errors.js';
-import { addFaceOptions, addRuntimeOptions, ensureWritableDir, facePipelineOptions, nonNegativeInt, videosFromInputs, type FaceFlags } from './options.js';
+import { UserError } from '../../common/errors.js';
+import { addFaceOptions, addRuntimeOptions, ensureWritableDir, nonNegativeInt, runtimeOptions, videoOptions, videosFromInputs, type FaceFlags } from './options.js';
 import { createProgress } from './progress.js';
 
 interface PredictFlags extends FaceFlags {
@@ -74,7 +74,7 @@ export function predictCommand(): Command {
     .option('--smooth-a <frames>', 'arousal smoothing, as --smooth-v', nonNegativeInt)
     .addOption(new Option('--format <format>', 'prediction file format').choices([...PREDICTION_FORMATS]).default('native'))
     .option('--resume', `skip videos ${RUN_FILE} in --out marks as done; redo the rest`)
-    .option('--max-gap <seconds>', 'a face absent longer than this starts a new sequence (state reset)', gapSeconds, 1)
+    .option('--max-gap <seconds>', 'a face absent longer than this starts a new sequence (state reset)', gapSeconds, DEFAULT_MAX_GAP_SECONDS)
     .option('--no-gaze', 'skip eye gaze (the iris model costs about as much as face tracking); gaze cells stay empty')
     .option('--json', 'print the run record (run.json) to stdout at the end');
   addFaceOptions(cmd);
@@ -86,14 +86,7 @@ export function predictCommand(): Command {
 
 /** --bundle references → bundle folders (the default bundle when none is given). */
 function bundleFolders(refs: string[] | undefined): string[] {
-  return (refs?.length ? refs : [undefined]).map((ref) => {
-    try {
-      return ref ? resolveBundleDir(ref) : defaultBundleDir();
-    } catch (err) {
-      const e = err as { message: string; file?: string; hint?: string };
-      throw new UserError(e.message, e.hint, e.file);
-    }
-  });
+  return (refs?.length ? refs : [undefined]).map((ref) => (ref ? resolveBundleDir(ref) : defaultBundleDir()));
 }
 
 async function runPredict(inputs: string[], flags: PredictFlags): Promise<number> {
@@ -106,7 +99,8 @@ async function runPredict(inputs: string[], flags: PredictFlags): Promise<number
   if (!found) return 2;
   const { videos, problems } = found;
   const predictor = await Predictor.create({
-    ...facePipelineOptions(flags),
+    ...runtimeOptions(flags),
+    video: videoOptions(flags),
     bundleDirs,
     weights: flags.weights?.split(',').map(Number),
     smoothing: { valence: flags.smoothV, arousal: flags.smoothA },
@@ -155,8 +149,8 @@ async function runPredictFeatures(flags: PredictFlags, out: string): Promise<num
   const bundleDirs = bundleFolders(flags.bundle);
   const files = featureFiles(flags.features as string);
   const predictor = await Predictor.create({
-    tools: { ffmpeg: '', ffprobe: '' }, provider: flags.ep as never, threads: flags.threads, bundleDirs,
-    weights: flags.weights?.split(',').map(Number), smoothing: { valence: flags.smoothV, arousal: flags.smoothA }, maxGapSeconds: flags.maxGap, precomputed: true,
+    ...runtimeOptions(flags), bundleDirs,
+    weights: flags.weights?.split(',').map(Number), smoothing: { valence: flags.smoothV, arousal: flags.smoothA }, maxGapSeconds: flags.maxGap,
   });
   const progress = createProgress();
   progress.log(`predict: ${files.length} feature file(s) → ${out} | ${predictor.bundles.map((b) => `${b.id}@${b.version}`).join(' + ')} | ${flags.format}`);

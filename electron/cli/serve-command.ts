@@ -3,11 +3,11 @@
  */
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { dataRoot } from '../../models/bundle/store.js';
+import { dataRoot } from '../../common/node/storage.js';
 import { ApiService } from '../api/service.js';
 import { EXECUTION_PROVIDERS, type ExecutionProviderChoice } from '../engine/onnx/sessions.js';
 import { resolveVideoTools } from '../engine/video/binaries.js';
-import { packageRoot } from '../../models/version.js';
+import { packageRoot } from '../../common/node/version.js';
 import { startWebServer } from '../server/web-server.js';
 
 function port(value: string): number {

@@ -2,20 +2,18 @@
  * `affect-studio train`: the paper's training recipe on ABAW data (or the user's), without Python,
  * ending in a model bundle `predict` runs.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import { installBundle } from '../../models/bundle/store.js';
-import { checkMemory, findPreset, listPresets, loadPresetFile, temporalConfig, type TrainConfig } from '../../models/train/config.js';
-import { DataError, findLayout, listedFrames, loadPrecomputed } from '../../models/train/dataset.js';
+import { findPreset, listPresets, loadPresetFile } from '../../models/train/config.js';
+import { findLayout, listedFrames, loadPrecomputed, type TrainSequence } from '../../models/train/dataset.js';
 import { alignedImageFeatures } from '../engine/features/aligned-images.js';
 import { DEFAULT_EXTRACTORS } from '../engine/features/registry.js';
 import { resolveVideoTools } from '../engine/video/binaries.js';
-import { exportBundle } from '../../models/train/export.js';
-import { trainModel, type Progress } from '../../models/train/trainer.js';
-import { writeFileAtomic } from '../../models/storage.js';
+import type { Progress } from '../../models/train/trainer.js';
+import { runTrainingRecipe, type TrainingData } from '../engine/training/recipe.js';
 import { paramCount } from '../../models/temporal/params.js';
-import { UserError } from '../engine/errors.js';
+import { UserError } from '../../common/errors.js';
 import { ensureWritableDir, positiveInt } from './options.js';
 
 interface TrainFlags {
@@ -74,54 +72,70 @@ export function trainCommand(): Command {
     });
 }
 
-function asUser<T>(fn: () => T): T {
-  try {
-    return fn();
-  } catch (err) {
-    if (err instanceof DataError) throw new UserError(err.message, err.hint, err.file);
-    if (err instanceof UserError) throw err;
-    throw new UserError((err as Error).message);
-  }
-}
-
 async function runTrain(flags: TrainFlags): Promise<number> {
   if (!flags.out) throw new UserError('missing --out', 'give a folder for the run (checkpoints, metrics, the bundle)');
   if (!flags.data) throw new UserError('missing --data', 'give the data folder (see --help)');
   if (!flags.preset === !flags.config) throw new UserError('give either --preset or --config', 'see --list-presets');
   const out = ensureWritableDir(flags.out);
-  const preset = asUser(() => (flags.preset ? findPreset(flags.preset) : loadPresetFile(flags.config as string)));
-  const savedFile = path.join(out, 'train-config.json');
-  let config: TrainConfig = { ...preset.config, epochs: flags.epochs ?? preset.config.epochs, batchSize: flags.batchSize ?? preset.config.batchSize, seed: flags.seed ?? preset.config.seed };
-  const resuming = existsSync(path.join(out, 'checkpoint', 'state.json'));
-  if (resuming && existsSync(savedFile)) {
-    const saved = JSON.parse(readFileSync(savedFile, 'utf8')) as { config: TrainConfig };
-    // a resumed run goes on with the configuration it started with (only the epoch count may grow)
-    config = { ...saved.config, epochs: flags.epochs ?? saved.config.epochs };
-  }
+  const preset = flags.preset ? findPreset(flags.preset) : loadPresetFile(flags.config as string);
+  const log = (s: string) => process.stderr.write(`${s}\n`);
+  const data = flags.data;
 
-  // where the data is
+  let lastLine = 0;
+  const tty = process.stderr.isTTY;
+  const f3 = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? 'n/a' : x.toFixed(3));
+  const onProgress = (p: Progress) => {
+    const best = p.best && Number.isFinite(p.best.pMtl) ? ` | best P_MTL ${p.best.pMtl.toFixed(3)} @${p.best.epoch}` : '';
+    const last = p.last ? ` | val V ${f3(p.last.cccValence)} A ${f3(p.last.cccArousal)} E ${f3(p.last.f1Expression)} AU ${f3(p.last.f1Au)} P_MTL ${f3(p.last.pMtl)}` : '';
+    const line = `epoch ${p.epoch}/${p.epochs} step ${p.step}/${p.steps} ${p.stepsPerSecond.toFixed(2)} step/s loss ${p.loss.toFixed(4)}${last}${best}`;
+    const epochDone = p.step === p.steps && p.last?.epoch === p.epoch;
+    if (tty) process.stderr.write(`\r${line.slice(0, (process.stderr.columns ?? 200) - 1)}\x1b[K${epochDone ? '\n' : ''}`);
+    else if (epochDone || performance.now() - lastLine > 30_000) {
+      lastLine = performance.now();
+      log(line);
+    }
+  };
+  const { result, report, installed } = await runTrainingRecipe({
+    outDir: out, preset, overrides: { epochs: flags.epochs, batchSize: flags.batchSize, seed: flags.seed },
+    data: () => loadTrainingData(flags, data, log),
+    bundle: { id: flags.id ?? preset.name, description: `${preset.name}: ${preset.config.model.encoder.type} ${preset.config.model.framework.type}` },
+    install: flags.install, onProgress, log,
+    onStart: ({ temporal, data: d, resuming }) => {
+      const frames = (s: TrainSequence[]) => s.reduce((a, q) => a + q.frames.length, 0);
+      log(`${resuming ? 'resuming' : 'training'} ${preset.name}: ${temporal.encoder.type}, ${temporal.framework.type}, ${(paramCount(temporal) / 1e6).toFixed(2)} M parameters, input ${d.train.dim} | train ${d.train.sequences.length} videos / ${frames(d.train.sequences)} frames, validation ${d.val.length} / ${frames(d.val)}`);
+    },
+  });
+  const v = report.validation;
+  log(`best epoch ${result.bestEpoch}: CCC_V ${f3(v.CCC_V)} CCC_A ${f3(v.CCC_A)} F1_expr ${f3(v.F1_expression)} F1_AU ${f3(v.F1_AU)} P_MTL ${f3(v.P_MTL)}; smoothing V ±${report.smoothing.valence} A ±${report.smoothing.arousal}`);
+  log(`bundle written to ${report.dir} (ONNX vs trainer on held-out inputs: max abs diff ${report.maxAbsDiff.toExponential(1)})`);
+  if (installed) log(`installed as ${installed}, now the default bundle`);
+  else log(`install it with: affect-studio bundles install ${report.dir}`);
+  return 0;
+}
+
+/** Where the data is (a folder in one of the layouts, or an annotation file with --features) → sequences. */
+async function loadTrainingData(flags: TrainFlags, root: string, log: (s: string) => void): Promise<TrainingData> {
   let trainFile: string | string[];
   let valFile: string | string[] | undefined = flags.val;
   let featureDirs = flags.features ?? [];
   let sources: { id: string; version: string; dim: number }[] | undefined;
   let images: string | undefined;
-  if (existsSync(flags.data) && statSync(flags.data).isDirectory()) {
-    const layout = asUser(() => findLayout(flags.data as string));
+  if (existsSync(root) && statSync(root).isDirectory()) {
+    const layout = findLayout(root);
     trainFile = layout.train;
     valFile ??= layout.val;
     images = featureDirs.length ? undefined : layout.images;
     if (!featureDirs.length && !images) featureDirs = [layout.features];
   } else {
-    trainFile = flags.data;
-    if (!featureDirs.length) throw new UserError('--data is an annotation file: give the feature folder(s) with --features', undefined, flags.data);
+    trainFile = root;
+    if (!featureDirs.length) throw new UserError('--data is an annotation file: give the feature folder(s) with --features', undefined, root);
   }
-  if (!valFile) throw new UserError('no validation annotations', 'give --val FILE (the best epoch, smoothing and AU thresholds are chosen on it)', flags.data);
+  if (!valFile) throw new UserError('no validation annotations', 'give --val FILE (the best epoch, smoothing and AU thresholds are chosen on it)', root);
 
-  const log = (s: string) => process.stderr.write(`${s}\n`);
   if (images) {
     // no precomputed features: compute them from the aligned face images with our extractors
-    const wanted = asUser(() => listedFrames(trainFile));
-    for (const [v, f] of asUser(() => listedFrames(valFile as string | string[]))) wanted.set(v, [...(wanted.get(v) ?? []), ...f]);
+    const wanted = listedFrames(trainFile);
+    for (const [v, f] of listedFrames(valFile)) wanted.set(v, [...(wanted.get(v) ?? []), ...f]);
     log(`computing features of ${wanted.size} videos' aligned images (${images}) with ${flags.extractors} — cached for later runs`);
     let lastReport = 0;
     const r = await alignedImageFeatures(images, wanted, {
@@ -137,44 +151,11 @@ async function runTrain(flags: TrainFlags): Promise<number> {
     featureDirs = [r.dir];
     sources = r.sources;
   }
-  const names = (x: string | string[]) => (Array.isArray(x) ? x.map((p) => path.relative(flags.data as string, p)).join(', ') : path.basename(x));
+  const names = (x: string | string[]) => (Array.isArray(x) ? x.map((p) => path.relative(root, p)).join(', ') : path.basename(x));
   log(`loading ${names(trainFile)} and ${names(valFile)} with features from ${featureDirs.join(' + ')}`);
-  const train = asUser(() => loadPrecomputed(trainFile, featureDirs, sources));
-  const val = asUser(() => loadPrecomputed(valFile as string | string[], featureDirs, sources));
+  const train = loadPrecomputed(trainFile, featureDirs, sources);
+  const val = loadPrecomputed(valFile, featureDirs, sources);
   if (val.dim !== train.dim) throw new UserError(`validation features have ${val.dim} dimensions, training features ${train.dim}`, 'use the same feature folders for both');
-  asUser(() => checkMemory(config, train.dim));
-  const temporal = asUser(() => temporalConfig(config, train.dim));
-  writeFileAtomic(savedFile, `${JSON.stringify({ preset: preset.name, config, data: { train: trainFile, val: valFile, features: featureDirs } }, null, 2)}\n`);
-  const frames = (s: typeof train) => s.sequences.reduce((a, q) => a + q.frames.length, 0);
-  log(`${resuming ? 'resuming' : 'training'} ${preset.name}: ${temporal.encoder.type}, ${temporal.framework.type}, ${(paramCount(temporal) / 1e6).toFixed(2)} M parameters, input ${train.dim} | train ${train.sequences.length} videos / ${frames(train)} frames, validation ${val.sequences.length} / ${frames(val)}`);
-
-  let lastLine = 0;
-  const tty = process.stderr.isTTY;
-  const onProgress = (p: Progress) => {
-    const best = p.best && Number.isFinite(p.best.pMtl) ? ` | best P_MTL ${p.best.pMtl.toFixed(3)} @${p.best.epoch}` : '';
-    const last = p.last ? ` | val V ${p.last.cccValence.toFixed(3)} A ${p.last.cccArousal.toFixed(3)} E ${p.last.f1Expression.toFixed(3)} AU ${p.last.f1Au.toFixed(3)} P_MTL ${p.last.pMtl.toFixed(3)}` : '';
-    const line = `epoch ${p.epoch}/${p.epochs} step ${p.step}/${p.steps} ${p.stepsPerSecond.toFixed(2)} step/s loss ${p.loss.toFixed(4)}${last}${best}`;
-    const epochDone = p.step === p.steps && p.last?.epoch === p.epoch;
-    if (tty) process.stderr.write(`\r${line.slice(0, (process.stderr.columns ?? 200) - 1)}\x1b[K${epochDone ? '\n' : ''}`);
-    else if (epochDone || performance.now() - lastLine > 30_000) {
-      lastLine = performance.now();
-      log(line);
-    }
-  };
-  const result = await trainModel({ outDir: out, train: train.sequences, val: val.sequences, dim: train.dim, config, temporal, onProgress });
-  const id = flags.id ?? preset.name;
-  const report = await exportBundle(result, {
-    dir: path.join(out, 'bundle'), id, version: `1.0.0-e${result.history.length}-s${config.seed}`, description: `${preset.name}: ${temporal.encoder.type} ${temporal.framework.type}`,
-    train: config, preset: preset.name, dataDescription: `${names(trainFile)} (${train.sequences.length} videos, ${frames(train)} frames); validation ${names(valFile)}; features ${featureDirs.map((d) => path.basename(d)).join(' + ')}`,
-    extractors: train.sources, val: val.sequences, dim: train.dim,
-  });
-  const v = report.validation;
-  const f3 = (x: number | undefined) => (x === undefined ? 'n/a' : x.toFixed(3));
-  log(`best epoch ${result.bestEpoch}: CCC_V ${f3(v.CCC_V)} CCC_A ${f3(v.CCC_A)} F1_expr ${f3(v.F1_expression)} F1_AU ${f3(v.F1_AU)} P_MTL ${f3(v.P_MTL)}; smoothing V ±${report.smoothing.valence} A ±${report.smoothing.arousal}`);
-  log(`bundle written to ${report.dir} (ONNX vs trainer on held-out inputs: max abs diff ${report.maxAbsDiff.toExponential(1)})`);
-  if (flags.install) {
-    const b = installBundle(report.dir, true);
-    log(`installed as ${b.ref}, now the default bundle`);
-  } else log(`install it with: affect-studio bundles install ${report.dir}`);
-  return 0;
+  const frames = train.sequences.reduce((a, q) => a + q.frames.length, 0);
+  return { train, val: val.sequences, description: `${names(trainFile)} (${train.sequences.length} videos, ${frames} frames); validation ${names(valFile)}; features ${featureDirs.map((d) => path.basename(d)).join(' + ')}` };
 }

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { ApiService } from '../api/service.js';
 import { mediaResponse } from '../api/media.js';
-import { UserError } from '../engine/errors.js';
+import { UserError } from '../../common/errors.js';
 
 export interface WebServerOptions {
   service: ApiService;

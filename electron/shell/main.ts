@@ -9,13 +9,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { dataRoot } from '../../models/bundle/store.js';
-import { writeFileAtomic } from '../../models/storage.js';
+import { dataRoot } from '../../common/node/storage.js';
+import { writeFileAtomic } from '../../common/node/storage.js';
 import { ApiService } from '../api/service.js';
 import { mediaResponse } from '../api/media.js';
-import { UserError } from '../engine/errors.js';
+import { UserError } from '../../common/errors.js';
 import { VIDEO_EXTENSIONS } from '../engine/jobs/inputs.js';
-import { packageRoot } from '../../models/version.js';
+import { packageRoot } from '../../common/node/version.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const RENDERER = path.join(packageRoot(), 'dist', 'renderer');

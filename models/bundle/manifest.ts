@@ -3,11 +3,12 @@
  * the model predicts, which features it needs, how to run it (segment length, carried states) and
  * how to post-process it, and where it came from (data, metrics). Format: docs/bundles.md.
  */
+import { UserError } from '../../common/errors.js';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { AUS, EXPRESSIONS, TASKS } from '../labels.js';
+import { AUS, EXPRESSIONS, TASKS } from '../../common/labels.js';
 import { TemporalConfigSchema } from '../temporal/config.js';
 
 export const BUNDLE_FORMAT = 'affect-studio-bundle/1';
@@ -90,13 +91,9 @@ export interface LoadedEnsemble {
 }
 
 /** A bundle that cannot be used, with the file and the field at fault. */
-export class BundleError extends Error {
-  constructor(
-    message: string,
-    readonly file: string,
-    readonly hint = 'fix or reinstall the bundle (format: docs/bundles.md)',
-  ) {
-    super(message);
+export class BundleError extends UserError {
+  constructor(message: string, file: string, hint = 'fix or reinstall the bundle (format: docs/bundles.md)') {
+    super(message, hint, file);
     this.name = 'BundleError';
   }
 }

@@ -4,19 +4,10 @@
  * temporal bundle is installed.
  */
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { writeFileAtomic } from '../storage.js';
+import { dataRoot, writeFileAtomic } from '../../common/node/storage.js';
 import { BundleError, loadAnyBundle, MANIFEST_NAME, type LoadedBundle, type LoadedEnsemble } from './manifest.js';
 import { ensureStarterBundle, STARTER_ID } from '../starter/starter-bundle.js';
-
-/** User data (kept, unlike the cache): AFFECT_STUDIO_DATA, else the platform's data folder. */
-export function dataRoot(): string {
-  if (process.env.AFFECT_STUDIO_DATA) return path.resolve(process.env.AFFECT_STUDIO_DATA);
-  if (process.platform === 'win32') return path.join(process.env.APPDATA ?? path.join(os.homedir(), 'AppData', 'Roaming'), 'affect-studio');
-  if (process.platform === 'darwin') return path.join(os.homedir(), 'Library', 'Application Support', 'affect-studio');
-  return path.join(process.env.XDG_DATA_HOME ?? path.join(os.homedir(), '.local', 'share'), 'affect-studio');
-}
 
 export const bundlesDir = (): string => path.join(dataRoot(), 'bundles');
 const defaultFile = (): string => path.join(bundlesDir(), 'default.json');

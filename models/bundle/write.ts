@@ -5,8 +5,8 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { AUS, EXPRESSIONS } from '../labels.js';
-import { writeFileAtomic } from '../storage.js';
+import { AUS, EXPRESSIONS } from '../../common/labels.js';
+import { writeFileAtomic } from '../../common/node/storage.js';
 import { stateSpecs, type TemporalConfig } from '../temporal/config.js';
 import { buildTemporalGraph } from '../temporal/graph.js';
 import type { Weights } from '../temporal/params.js';

@@ -8,9 +8,10 @@
  * - Aff-Wild2 per-task files, one `<video>.txt` per video, line k+1 = frame k, headed
  *   `valence,arousal`, the 8 expression names (one class index per line), or the 12 AU names.
  */
+import { UserError } from '../../common/errors.js';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { AUS, EXPRESSIONS, INVALID } from '../labels.js';
+import { AUS, EXPRESSIONS, INVALID } from '../../common/labels.js';
 
 export interface FrameLabel {
   valence?: number;
@@ -23,13 +24,14 @@ export interface FrameLabel {
 /** video → frame number (1-based) → labels */
 export type LabelSet = Map<string, Map<number, FrameLabel>>;
 
-export class LabelFileError extends Error {
+/** A malformed annotation file: the file, the line and what is wrong with it. */
+export class LabelFileError extends UserError {
   constructor(
-    readonly file: string,
+    file: string,
     readonly line: number | undefined,
     message: string,
   ) {
-    super(`${file}${line ? `, line ${line}` : ''}: ${message}`);
+    super(`${line ? `line ${line}: ` : ''}${message}`, 'fix the annotation file (formats: docs/training.md)', file);
     this.name = 'LabelFileError';
   }
 }

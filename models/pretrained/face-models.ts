@@ -2,18 +2,19 @@
  * The pretrained face networks the pipeline runs, taken from the npm package `@vladmandic/human`
  * (MIT) and converted to ONNX on first use. Generated files live in the cache, never in git.
  */
+import { UserError } from '../../common/errors.js';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { readTfjsGraph } from '../convert/tfjs-graph.js';
 import { CONVERTER_VERSION, convertTfjsGraph, type OutputSpec } from '../convert/tfjs-to-onnx.js';
-import { cacheRoot, writeFileAtomic } from '../storage.js';
+import { cacheRoot, writeFileAtomic } from '../../common/node/storage.js';
 
 /** The model files in the npm package are missing or damaged: something the user can fix. */
-export class ModelSourceError extends Error {
-  constructor(message: string, readonly hint: string, readonly file: string) {
-    super(message);
+export class ModelSourceError extends UserError {
+  constructor(message: string, hint: string, file: string) {
+    super(message, hint, file);
     this.name = 'ModelSourceError';
   }
 }

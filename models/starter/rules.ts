@@ -2,7 +2,7 @@
  * The starter bundle's rules, as data: how it turns the pretrained per-frame networks into the
  * ABAW tasks without any training on Aff-Wild2. Documented in docs/starter-bundle.md.
  */
-import { AUS, EXPRESSIONS, type ActionUnit } from '../labels.js';
+import { AUS, EXPRESSIONS, type ActionUnit } from '../../common/labels.js';
 import { EMOTION_CLASSES } from '../pretrained/face-models.js';
 
 /** ABAW expression ← index in the expression CNN's 7 outputs ("Other" has none: never predicted). */

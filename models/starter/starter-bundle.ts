@@ -8,8 +8,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { GraphBuilder } from '../onnx/builder.js';
-import { AUS, EXPRESSIONS } from '../labels.js';
-import { cacheRoot, writeFileAtomic } from '../storage.js';
+import { AUS, EXPRESSIONS } from '../../common/labels.js';
+import { cacheRoot, writeFileAtomic } from '../../common/node/storage.js';
 import { BUNDLE_FORMAT, MANIFEST_NAME, type BundleManifest } from '../bundle/manifest.js';
 import { AU_LOGIT_AT_BASELINE, AU_LOGIT_SPAN, AU_RULES, BASELINE_CARRY, BASELINE_PERCENTILE, CIRCUMPLEX, EXPRESSION_SOURCE } from './rules.js';
 

@@ -4,7 +4,7 @@
  * weights load into exactly the graph that runs them.
  */
 import { z } from 'zod';
-import { TASKS, type Task } from '../labels.js';
+import { TASKS, type Task } from '../../common/labels.js';
 
 const int = (min: number) => z.number().int().min(min);
 

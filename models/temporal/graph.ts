@@ -10,7 +10,7 @@
  * Dropout is a training-time operation and is absent here.
  */
 import { GraphBuilder, f } from '../onnx/builder.js';
-import { TASK_DIMS, type Task } from '../labels.js';
+import { TASK_DIMS, type Task } from '../../common/labels.js';
 import { encoderStacks, feedbackSources, stateSpecs, taskOrder, type TemporalConfig } from './config.js';
 import { checkWeights, paramSpecs, stackInputDim, type Weights } from './params.js';
 

@@ -7,7 +7,7 @@
  * - LSTM layer: W [4H, in], R [4H, H], B [8H]; gates i, o, f, c (ONNX order; PyTorch's is i, f, c, o).
  * - Transformer layer (post-norm, ReLU, as PyTorch's default encoder layer).
  */
-import { TASK_DIMS, type Task } from '../labels.js';
+import { TASK_DIMS, type Task } from '../../common/labels.js';
 import { encoderStacks, encoderWidth, feedbackSources, type TemporalConfig } from './config.js';
 
 export interface ParamSpec {

@@ -2,14 +2,16 @@
  * Training configuration as plain data (presets are JSON files of this shape). The model part is the
  * temporal configuration the ONNX graphs are built from, without the input width (the data gives it).
  */
-import { readFileSync, readdirSync } from 'node:fs';
+import { readJsonFile } from '../../common/node/storage.js';
+import { UserError } from '../../common/errors.js';
+import { readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { EncoderSchema, FrameworkSchema, parseTemporalConfig, type TemporalConfig } from '../temporal/config.js';
 import { paramCount } from '../temporal/params.js';
-import { TASKS } from '../labels.js';
+import { TASKS } from '../../common/labels.js';
 
 export const TrainConfigSchema = z.object({
   model: z.object({
@@ -54,18 +56,18 @@ export function listPresets(): Preset[] {
 }
 
 export function loadPresetFile(file: string): Preset {
-  const raw = JSON.parse(readFileSync(file, 'utf8')) as { description?: string; config?: unknown };
+  const raw = readJsonFile(file, 'give a training configuration file (JSON, the shape of a preset: models/train/presets/)') as { description?: string; config?: unknown };
   const parsed = TrainConfigSchema.safeParse(raw.config ?? raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new Error(`${file}: field "${issue.path.join('.')}": ${issue.message}`);
+    throw new UserError(`field "${issue.path.join('.')}": ${issue.message}`, 'fix the configuration (the shape of a preset: models/train/presets/)', file);
   }
   return { name: path.basename(file, '.json'), description: raw.description ?? '', config: parsed.data };
 }
 
 export function findPreset(name: string): Preset {
   const p = listPresets().find((x) => x.name === name);
-  if (!p) throw new Error(`no preset "${name}"; presets: ${listPresets().map((x) => x.name).join(', ')}`);
+  if (!p) throw new UserError(`no preset "${name}"`, `presets: ${listPresets().map((x) => x.name).join(', ')}`);
   return p;
 }
 
@@ -100,6 +102,6 @@ export function checkMemory(train: TrainConfig, inputDim: number): void {
   const need = trainingMemoryBytes(train, inputDim);
   const limit = Math.min(WASM_MEMORY_LIMIT * 0.9, os.totalmem() * 0.7);
   if (need > limit) {
-    throw new Error(`this configuration needs about ${(need / 1024 ** 3).toFixed(1)} GiB to train (${(paramCount(temporalConfig(train, inputDim)) / 1e6).toFixed(0)} M parameters, batch ${train.batchSize} × ${train.model.segmentLength} frames), more than the ${(limit / 1024 ** 3).toFixed(1)} GiB available to the WebAssembly backend: lower the hidden size, --batch-size or the segment length`);
+    throw new UserError(`this configuration needs about ${(need / 1024 ** 3).toFixed(1)} GiB to train (${(paramCount(temporalConfig(train, inputDim)) / 1e6).toFixed(0)} M parameters, batch ${train.batchSize} × ${train.model.segmentLength} frames), more than the ${(limit / 1024 ** 3).toFixed(1)} GiB available to the WebAssembly backend`, 'lower the hidden size, --batch-size or the segment length');
   }
 }

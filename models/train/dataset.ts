@@ -6,10 +6,11 @@
  * [N, D], row k−1 = frame k; annotations in the s-Aff-Wild2 layout say which frames are labelled.
  * Several feature folders are concatenated in the given order.
  */
+import { UserError } from '../../common/errors.js';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { readLabels, readMtlFile, type LabelSet } from '../data/abaw-labels.js';
-import { AUS } from '../labels.js';
+import { AUS } from '../../common/labels.js';
 import { readNpyHeader, readNpyRows } from '../data/npy.js';
 
 export interface TrainSequence {
@@ -33,9 +34,9 @@ export interface TrainSet {
 }
 
 /** A problem with the data, naming the file (and line or frame) and what to do. */
-export class DataError extends Error {
-  constructor(message: string, readonly file: string, readonly hint = 'fix the data (formats: docs/training.md)') {
-    super(message);
+export class DataError extends UserError {
+  constructor(message: string, file: string, hint = 'fix the data (formats: docs/training.md)') {
+    super(message, hint, file);
     this.name = 'DataError';
   }
 }

@@ -6,18 +6,20 @@
 import { rmSync } from 'node:fs';
 import ort from 'onnxruntime-node';
 import path from 'node:path';
-import { AUS, type Task } from '../labels.js';
-import { ccc, tuneThreshold } from '../metrics.js';
+import type { Task } from '../../common/labels.js';
+import { ccc } from '../../common/metrics.js';
 import { writeTemporalBundle } from '../bundle/write.js';
 import { MANIFEST_NAME } from '../bundle/manifest.js';
 import { stateSpecs } from '../temporal/config.js';
 import { smooth } from '../temporal/smoothing.js';
-import { toolVersion } from '../version.js';
+import { toolVersion } from '../../common/node/version.js';
 import type { TrainConfig } from './config.js';
 import type { TrainSequence } from './dataset.js';
 import { TrainableModel } from './network.js';
 import { tf, tfReady } from './tf.js';
-import { evaluatePredictions, normalise, predictSequences, type TrainResult } from './trainer.js';
+import type { TrainResult } from './trainer.js';
+import { normalise } from './normalisation.js';
+import { evaluatePredictions, predictSequences } from './validation.js';
 
 export const SMOOTHING_CANDIDATES = [0, 2, 5, 10, 15, 25, 50];
 export const EXPORT_TOLERANCE = 1e-4;
@@ -70,18 +72,14 @@ export async function exportBundle(result: TrainResult, o: ExportOptions): Promi
   const preds = predictSequences(model, valN, o.dim);
   const sv = tuneSmoothing(o.val, preds, 'v');
   const sa = tuneSmoothing(o.val, preds, 'a');
-  const thresholds = AUS.map((_, j) => {
-    const p: number[] = [], l: number[] = [];
-    o.val.forEach((s, i) => s.frames.forEach((_, r) => {
-      if (s.au[r * 12 + j] >= 0) p.push(preds[i].au[r * 12 + j]), l.push(s.au[r * 12 + j]);
-    }));
-    return p.length ? tuneThreshold(p, l).threshold : 0.5;
-  });
-  const metrics = evaluatePredictions(o.val, preds);
+  // scored as `predict` will output it (smoothed) and as `eval` scores it: the same evaluator, AUs at 0.5;
+  // the AU thresholds the bundle ships are the ones the evaluator tunes on these labels
+  const metrics = evaluatePredictions(o.val, preds.map((p) => ({ ...p, v: smooth(p.v, sv.window), a: smooth(p.a, sa.window) })));
+  const thresholds = metrics.tunedThresholds;
   const best = result.history.find((h) => h.epoch === result.bestEpoch);
   const all: Record<string, number> = {
     CCC_V: metrics.cccValence, CCC_A: metrics.cccArousal, F1_expression: metrics.f1Expression, F1_AU: metrics.f1Au, P_MTL: metrics.pMtl,
-    CCC_V_smoothed: sv.ccc, CCC_A_smoothed: sa.ccc, best_epoch: result.bestEpoch,
+    F1_AU_tuned: metrics.f1AuTuned, P_MTL_tuned_AU: metrics.pMtlTunedAu, best_epoch: result.bestEpoch,
     ...Object.fromEntries(Object.entries(result.bestPerTask).map(([t, b]) => [`best_epoch_${t as Task}`, b.epoch])),
   };
   // tasks without validation labels have no score (JSON has no −∞)

@@ -6,7 +6,7 @@
  * GRU and LSTM cells are written by hand with the input projection computed once for the whole
  * segment (much faster than tfjs-layers' RNNs, whose defaults also differ from ONNX).
  */
-import { TASK_DIMS, type Task } from '../labels.js';
+import { TASK_DIMS, type Task } from '../../common/labels.js';
 import { encoderStacks, feedbackSources, stateSpecs, taskOrder, type TemporalConfig } from '../temporal/config.js';
 import { sinusoidalPositions } from '../temporal/graph.js';
 import { paramSpecs, type Weights } from '../temporal/params.js';

@@ -3,10 +3,10 @@
  * (or has no pose) leave every statistic; the report says how many frames were kept.
  */
 import { describe, expect, it } from 'vitest';
-import { agreement } from '../../electron/engine/annotations/conversions.js';
-import { emptyDoc } from '../../electron/api/annotation-ops.js';
-import type { AnnotationDoc, RunData } from '../../electron/api/contract.js';
-import { UserError } from '../../electron/engine/errors.js';
+import { agreement } from '../../electron/engine/annotations/agreement.js';
+import { emptyDoc, type AnnotationDoc } from '../../common/annotations.js';
+import type { RunData } from '../../common/run-data.js';
+import { UserError } from '../../common/errors.js';
 import { RunStore } from '../../electron/engine/runs/run-store.js';
 import { existsSync } from 'node:fs';
 import path from 'node:path';

@@ -5,8 +5,8 @@ import path from 'node:path';
 import { ApiService } from '../../electron/api/service.js';
 import { parseRange } from '../../electron/api/media.js';
 import { CLI } from '../helpers/cli.js';
-import { freshDir, haveSharedVideos, repoRoot, sharedVideo, testPatternVideo, tools } from '../helpers/fixtures.js';
-import { UserError } from '../../electron/engine/errors.js';
+import { freshDir, repoRoot, sampleVideo, testPatternVideo, tools } from '../helpers/fixtures.js';
+import { UserError } from '../../common/errors.js';
 
 const service = (dir = freshDir('proj')) => new ApiService({ projectDir: dir, mode: 'web', mediaUrl: (id) => `/media/${id}`, tools, engine: { provider: 'cpu' } });
 
@@ -98,9 +98,9 @@ describe('API service', () => {
     expect(au12.some((x) => x > 0)).toBe(true);
   });
 
-  it.skipIf(!haveSharedVideos)('runs the default bundle with progress events, then pre-fills annotations and compares with them', async () => {
+  it('runs the default bundle with progress events, then pre-fills annotations and compares with them', async () => {
     const s = service();
-    const v = await s.call<'videos.open'>('videos.open', { path: sharedVideo('single_face.mp4') });
+    const v = await s.call<'videos.open'>('videos.open', { path: sampleVideo('single_face.mp4') });
     const events: string[] = [];
     const done = new Promise<string>((resolve, reject) => {
       s.on((name, payload) => {

@@ -2,12 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { ApiService } from '../../electron/api/service.js';
-import type { TrainState } from '../../electron/api/contract.js';
+import type { TrainState } from '../../common/job-states.js';
 import { loadAnyBundle } from '../../models/bundle/manifest.js';
 import { defaultBundleDir } from '../../models/bundle/store.js';
-import { freshDir, haveSharedVideos, sharedVideo, tools } from '../helpers/fixtures.js';
+import { freshDir, sampleVideo, tools } from '../helpers/fixtures.js';
 
-describe.skipIf(!haveSharedVideos)('training from the app on the project\'s annotations', () => {
+describe('training from the app on the project\'s annotations', () => {
   it('trains on annotated videos, reports progress, stops and resumes, exports and installs the bundle', async () => {
     process.env.AFFECT_STUDIO_DATA = freshDir('data');
     const s = new ApiService({ projectDir: freshDir('proj'), mode: 'web', mediaUrl: (id) => id, tools, engine: { provider: 'cpu' } });
@@ -23,7 +23,7 @@ describe.skipIf(!haveSharedVideos)('training from the app on the project\'s anno
       }, 50);
     });
     for (const [name, cls] of [['single_face.mp4', 4], ['WolfgangLanger_Pexels.mp4', 5]] as const) {
-      const v = await s.call<'videos.open'>('videos.open', { path: sharedVideo(name) });
+      const v = await s.call<'videos.open'>('videos.open', { path: sampleVideo(name) });
       await s.call('annotations.apply', { videoId: v.videoId, annotator: 'ann', ops: [
         { type: 'segment.add', segment: { id: 'a', start: 0, end: 2, cls } },
         { type: 'trace.start', trace: { id: 't', dims: 'va', input: 'mouse', started: 'x' } },
@@ -53,7 +53,7 @@ describe.skipIf(!haveSharedVideos)('training from the app on the project\'s anno
     expect(done.videos).toBe(2);
     expect(existsSync(path.join(done.bundleDir as string, 'bundle.json'))).toBe(true);
     const { ref } = await s.call<'train.install'>('train.install', {});
-    expect(ref).toBe(`laptop-gru@1.0.0-e${reached + 1}`);
+    expect(ref).toBe(`laptop-gru@1.0.0-e${reached + 1}-s0`);
     expect(loadAnyBundle(defaultBundleDir()).manifest.provenance.trainedOn).toMatch(/annotations of 2 video\(s\)/);
   });
 });

@@ -11,6 +11,7 @@
  *   npm run bench -- --quick           no 10-minute video, no paper-size models
  *   npm run bench -- --only=temporal   one part (features | temporal | train)
  */
+import { DEFAULT_FACE_SETTINGS } from '../../electron/engine/features/face-settings.js';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -30,7 +31,7 @@ import { trainBench } from './train-bench.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '../../..');
-const clip = path.resolve(repo, '../shared/data/videos/WolfgangLanger_Pexels.mp4');
+const clip = path.resolve(repo, 'samples/WolfgangLanger_Pexels.mp4');
 const quick = process.argv.includes('--quick');
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7);
 const tools = resolveVideoTools();
@@ -67,7 +68,7 @@ async function decodedFrames(file: string): Promise<Frame[]> {
 
 async function stageFps(frames: Frame[]): Promise<Record<string, number>> {
   const sessions = new SessionFactory();
-  const detector = await FaceDetector.create(sessions);
+  const detector = await FaceDetector.create(sessions, { minScore: DEFAULT_FACE_SETTINGS.minDetectionScore });
   const mesh = await FaceMesh.create(sessions);
   const extractors = await createExtractors(['expression', 'faceres', 'landmarks'], sessions);
   const time: Record<string, number> = {};
@@ -80,7 +81,7 @@ async function stageFps(frames: Frame[]): Promise<Record<string, number>> {
   // warm-up: first runs allocate
   for (const f of frames.slice(0, 5)) await detector.detect(f);
   for (const f of frames) await timed('detection (BlazeFace, every frame)', () => detector.detect(f));
-  const tracker = new FaceTracker(detector, mesh);
+  const tracker = new FaceTracker(detector, mesh, DEFAULT_FACE_SETTINGS);
   const tracked: TrackedFace[][] = [];
   for (const f of frames) tracked.push(await timed('tracking (FaceMesh + detection every 5th frame)', () => tracker.process(f)));
   for (const e of extractors) {
@@ -90,7 +91,7 @@ async function stageFps(frames: Frame[]): Promise<Record<string, number>> {
 }
 
 async function pipelineFps(file: string): Promise<number> {
-  const p = await FeaturePipeline.create({ tools, cacheDir: false });
+  const p = await FeaturePipeline.create({ tools, face: DEFAULT_FACE_SETTINGS, cacheDir: false });
   const r = await p.run(file, { outDir: path.join(work, 'out'), stem: 'bench' });
   return r.frames / r.seconds;
 }

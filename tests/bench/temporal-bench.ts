@@ -4,13 +4,14 @@
  * end-to-end `predict` on the clip as a ratio to decode-only speed, with the share of time the
  * temporal stage takes.
  */
+import { DEFAULT_FACE_SETTINGS } from '../../electron/engine/features/face-settings.js';
 import os from 'node:os';
 import path from 'node:path';
 import { parseTemporalConfig, stateSpecs } from '../../models/temporal/config.js';
 import { initWeights, paramCount } from '../../models/temporal/params.js';
 import { buildTemporalGraph } from '../../models/temporal/graph.js';
 import { SessionFactory } from '../../electron/engine/onnx/sessions.js';
-import { Predictor } from '../../electron/engine/predict/predictor.js';
+import { DEFAULT_MAX_GAP_SECONDS, Predictor } from '../../electron/engine/predict/predictor.js';
 import { resolveVideoTools } from '../../electron/engine/video/binaries.js';
 import { probeVideo } from '../../electron/engine/video/probe.js';
 import { VideoDecoder } from '../../electron/engine/video/decode.js';
@@ -84,7 +85,7 @@ export async function temporalBench(say: (s: string) => void, clip: string, quic
     return n / ((performance.now() - t0) / 1000);
   };
   const d1 = await decodeFps();
-  const predictor = await Predictor.create({ tools, cacheDir: false, bundleDirs: [ensureStarterBundle()] });
+  const predictor = await Predictor.create({ video: { tools, face: DEFAULT_FACE_SETTINGS, cacheDir: false }, bundleDirs: [ensureStarterBundle()], maxGapSeconds: DEFAULT_MAX_GAP_SECONDS });
   const t0 = performance.now();
   const r = await predictor.predict(clip, { workDir: path.join(os.tmpdir(), 'affect-studio-bench', 'predict'), stem: 'bench' });
   const total = (performance.now() - t0) / 1000;

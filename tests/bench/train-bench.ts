@@ -6,7 +6,7 @@
 import { findPreset, temporalConfig } from '../../models/train/config.js';
 import { initWeights, paramCount } from '../../models/temporal/params.js';
 import { TrainableModel } from '../../models/train/network.js';
-import { segmentLoss } from '../../models/train/trainer.js';
+import { segmentLoss } from '../../models/train/segments.js';
 import { tf, tfReady } from '../../models/train/tf.js';
 
 const ABAW_TRAIN_FRAMES = 142_333;

@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { runCli } from '../helpers/cli.js';
-import { ffmpegFixture, freshDir, haveSharedVideos, sharedVideo, testPatternVideo } from '../helpers/fixtures.js';
+import { ffmpegFixture, freshDir, haveSharedVideos, sampleVideo, sharedVideo, testPatternVideo } from '../helpers/fixtures.js';
 import { humanModelsDir } from '../../models/pretrained/face-models.js';
 
 describe('affect-studio features (command line)', () => {
@@ -108,10 +108,10 @@ describe('affect-studio features (command line)', () => {
     expect(summary.providerAttempts.some((a: { provider: string; ok: boolean }) => a.provider === 'cpu' && a.ok)).toBe(true);
   });
 
-  it.skipIf(!haveSharedVideos)('paths with spaces and non-ASCII characters, real faces, folder input', async () => {
+  it('paths with spaces and non-ASCII characters, real faces, folder input', async () => {
     const dir = path.join(freshDir('in'), 'Probanden – Sitzung 1');
     mkdirSync(dir);
-    copyFileSync(sharedVideo('single_face.mp4'), path.join(dir, 'Teilnehmerin Nr. 3 (Zoë).mp4'));
+    copyFileSync(sampleVideo('single_face.mp4'), path.join(dir, 'Teilnehmerin Nr. 3 (Zoë).mp4'));
     const out = path.join(freshDir('o'), 'Ergebnisse ü');
     const r = await runCli(['features', dir, '--out', out, '-x', 'expression']);
     expect(r.code).toBe(0);

@@ -2,7 +2,7 @@ import { expect, test } from '@playwright/test';
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { haveChromium, haveShared, repo, serve, sharedVideos, type Served } from './server.js';
+import { haveChromium, repo, samples, serve, type Served } from './server.js';
 
 test.skip(!haveChromium, 'needs Chromium (Debian package "chromium"; .ci/run installs it)');
 
@@ -38,14 +38,13 @@ test('web mode: token required, CSP on pages, only opened files are served', asy
 });
 
 test('open a video, run the default bundle, see the curves, seek, annotate, undo, reload', async ({ page }) => {
-  test.skip(!haveShared, 'needs the shared face videos in ../shared/data/videos');
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
   await page.goto(server.url);
   await expect(page.getByTestId('video-name')).toHaveText('no video open');
 
   await page.getByTestId('open-video').click();
-  await page.getByTestId('browse-path').fill(path.join(sharedVideos, 'WolfgangLanger_Pexels.mp4'));
+  await page.getByTestId('browse-path').fill(path.join(samples, 'WolfgangLanger_Pexels.mp4'));
   await page.getByTestId('open-typed').click();
   await expect(page.getByTestId('video-name')).toContainText('WolfgangLanger_Pexels.mp4 · 640×360');
   await expect(page.getByTestId('timeline')).toHaveAttribute('data-points', '0');
@@ -119,7 +118,7 @@ test('batch over a folder with one bad file: the good one is done, the bad one l
   mkdirSync(folder, { recursive: true });
   const ffmpeg = path.join(repo, 'node_modules/@ffmpeg-installer/linux-x64/ffmpeg');
   execFileSync(ffmpeg, ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=25', '-frames:v', '20', '-pix_fmt', 'yuv420p', '-c:v', 'libx264', path.join(folder, 'pattern.mp4')]);
-  if (haveShared) copyFileSync(path.join(sharedVideos, 'single_face.mp4'), path.join(folder, 'single_face.mp4'));
+  copyFileSync(path.join(samples, 'single_face.mp4'), path.join(folder, 'single_face.mp4'));
   writeFileSync(path.join(folder, 'broken.mp4'), 'this is not a video');
   const out = path.join(server.dir, 'batch-out');
 
@@ -128,11 +127,11 @@ test('batch over a folder with one bad file: the good one is done, the bad one l
   await page.getByTestId('batch-add-path').fill(folder);
   await page.getByTestId('batch-add').click();
   const rows = page.getByTestId('batch-items').locator('tbody tr');
-  await expect(rows).toHaveCount(haveShared ? 3 : 2);
+  await expect(rows).toHaveCount(3);
   await page.getByTestId('batch-out').fill(out);
   await page.getByTestId('batch-start').click();
   await expect(page.locator('tr[data-status="failed"]')).toHaveCount(1, { timeout: 120_000 });
-  await expect(page.locator('tr[data-status="done"]')).toHaveCount(haveShared ? 2 : 1, { timeout: 120_000 });
+  await expect(page.locator('tr[data-status="done"]')).toHaveCount(2, { timeout: 120_000 });
   await expect(page.locator('tr[data-status="failed"]')).toContainText('broken.mp4');
   await expect(page.locator('tr[data-status="failed"]')).toContainText('not a video ffmpeg can read');
   await page.screenshot({ path: path.join(shots, 'batch.png') });

@@ -6,8 +6,8 @@ import path from 'node:path';
 
 export const repo = path.resolve(import.meta.dirname, '../..');
 export const CLI = path.join(repo, 'dist/electron/cli/main.js');
-export const sharedVideos = path.resolve(repo, '../shared/data/videos');
-export const haveShared = existsSync(path.join(sharedVideos, 'WolfgangLanger_Pexels.mp4'));
+/** The sample clips shipped in the repository (samples/README.md). */
+export const samples = path.join(repo, 'samples');
 export const CHROMIUM = process.env.AFFECT_STUDIO_CHROMIUM ?? '/usr/bin/chromium';
 export const haveChromium = existsSync(CHROMIUM);
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { auF1, ccc, f1, icc31, macroF1, pMtl, tuneThreshold } from '../../models/metrics.js';
+import { auF1, ccc, f1, icc31, macroF1, pMtl, tuneThreshold } from '../../common/metrics.js';
 
 describe('challenge metrics, worked by hand', () => {
   it('CCC', () => {

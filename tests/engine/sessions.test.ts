@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { GraphBuilder } from '../../models/onnx/builder.js';
 import { autoProviderOrder, SessionFactory } from '../../electron/engine/onnx/sessions.js';
-import { UserError } from '../../electron/engine/errors.js';
+import { UserError } from '../../common/errors.js';
 
 function reluModel(): Uint8Array {
   const b = new GraphBuilder('relu');

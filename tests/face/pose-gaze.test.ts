@@ -4,7 +4,7 @@
  * model's crops on real eyes.
  */
 import { describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { canonicalFace } from '../../models/pretrained/canonical-face.js';
@@ -19,7 +19,8 @@ import { SessionFactory } from '../../electron/engine/onnx/sessions.js';
 import { VideoDecoder } from '../../electron/engine/video/decode.js';
 import { probeVideo } from '../../electron/engine/video/probe.js';
 import { runCli } from '../helpers/cli.js';
-import { ffmpegFixture, freshDir, haveSharedVideos, repoRoot, sharedVideo, tools } from '../helpers/fixtures.js';
+import { DEFAULT_FACE_SETTINGS } from '../../electron/engine/features/face-settings.js';
+import { ffmpegFixture, freshDir, repoRoot, sampleVideo, tools } from '../helpers/fixtures.js';
 
 const face = canonicalFace();
 const DEG = Math.PI / 180;
@@ -156,8 +157,9 @@ describe('gaze geometry', () => {
   });
 });
 
-describe.skipIf(!haveSharedVideos)('against OpenFace 2.2 and on real video', () => {
-  const openface = parse(readFileSync(path.resolve(repoRoot, '../shared/data/peer-outputs/openface-2.2/single_face.csv')), { columns: true, trim: true }) as Record<string, string>[];
+const OPENFACE_22 = path.resolve(repoRoot, '../shared/data/peer-outputs/openface-2.2/single_face.csv');
+
+describe('against OpenFace 2.2 and on real video', () => {
 
   async function poseAndGaze(video: string): Promise<Float32Array[]> {
     const out = freshDir('feat');
@@ -170,8 +172,9 @@ describe.skipIf(!haveSharedVideos)('against OpenFace 2.2 and on real video', () 
     return Array.from({ length: h.rows }, (_, i) => data.slice(i * h.cols, (i + 1) * h.cols));
   }
 
-  it('agrees with OpenFace\'s pose and gaze on single_face.mp4 (figures in docs/pose-and-gaze.md)', async () => {
-    const rows = await poseAndGaze(sharedVideo('single_face.mp4'));
+  it.skipIf(!existsSync(OPENFACE_22))('agrees with OpenFace\'s pose and gaze on single_face.mp4 (figures in docs/pose-and-gaze.md)', async () => {
+    const openface = parse(readFileSync(OPENFACE_22), { columns: true, trim: true }) as Record<string, string>[];
+    const rows = await poseAndGaze(sampleVideo('single_face.mp4'));
     expect(rows).toHaveLength(openface.length);
     const cols = [...OPENFACE_POSE_COLUMNS, ...OPENFACE_GAZE_COLUMNS];
     const report: Record<string, { r: number; ours: number; openface: number }> = {};
@@ -198,8 +201,8 @@ describe.skipIf(!haveSharedVideos)('against OpenFace 2.2 and on real video', () 
   }, 120_000);
 
   it('a video turned in its plane by 12° clockwise gives 12° more roll, the same pitch and yaw', async () => {
-    const turned = ffmpegFixture('single-face-turned.mp4', ['-i', sharedVideo('single_face.mp4'), '-vf', `rotate=${12 * DEG}`, '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-an']);
-    const [a, b] = [await poseAndGaze(sharedVideo('single_face.mp4')), await poseAndGaze(turned)];
+    const turned = ffmpegFixture('single-face-turned.mp4', ['-i', sampleVideo('single_face.mp4'), '-vf', `rotate=${12 * DEG}`, '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-an']);
+    const [a, b] = [await poseAndGaze(sampleVideo('single_face.mp4')), await poseAndGaze(turned)];
     expect(b).toHaveLength(a.length);
     const d = (k: number) => mean(a.map((v, i) => b[i][k] - v[k])) / DEG;
     const [rx, ry, rz] = [3, 4, 5];
@@ -211,7 +214,7 @@ describe.skipIf(!haveSharedVideos)('against OpenFace 2.2 and on real video', () 
   }, 120_000);
 
   it('the iris model\'s crops are the right eyes, the right way round: its lower lid lies on the mesh\'s', async () => {
-    const file = sharedVideo('single_face.mp4');
+    const file = sampleVideo('single_face.mp4');
     const lms = await landmarksOf(file);
     const iris = await IrisModel.create(new SessionFactory({ provider: 'cpu', threads: 2 }));
     const decoder = new VideoDecoder(await probeVideo(file, tools.ffprobe), { ffmpeg: tools.ffmpeg, ffprobe: tools.ffprobe });
@@ -240,7 +243,8 @@ async function landmarksOf(file: string): Promise<number[][]> {
   const { FaceMesh } = await import('../../electron/engine/face/landmarks.js');
   const { FaceTracker } = await import('../../electron/engine/face/tracker.js');
   const sessions = new SessionFactory({ provider: 'cpu', threads: 2 });
-  const tracker = new FaceTracker(await FaceDetector.create(sessions), await FaceMesh.create(sessions));
+  const f = DEFAULT_FACE_SETTINGS;
+  const tracker = new FaceTracker(await FaceDetector.create(sessions, { minScore: f.minDetectionScore }), await FaceMesh.create(sessions), { detectEvery: f.detectEvery, minFaceScore: f.minFaceScore, maxFaces: f.maxFaces });
   const out: number[][] = [];
   for await (const frame of new VideoDecoder(await probeVideo(file, tools.ffprobe), { ffmpeg: tools.ffmpeg, ffprobe: tools.ffprobe })) {
     const [f] = await tracker.process(frame);

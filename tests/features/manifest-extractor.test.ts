@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_FACE_SETTINGS } from '../../electron/engine/features/face-settings.js';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { GraphBuilder } from '../../models/onnx/builder.js';
@@ -6,10 +7,10 @@ import { SessionFactory } from '../../electron/engine/onnx/sessions.js';
 import { loadManifestExtractor } from '../../electron/engine/features/manifest.js';
 import { FeaturePipeline } from '../../electron/engine/features/pipeline.js';
 import { readNpyHeader, readNpyRows } from '../../models/data/npy.js';
-import { UserError } from '../../electron/engine/errors.js';
+import { UserError } from '../../common/errors.js';
 import type { FaceGeometry } from '../../electron/engine/features/extractor.js';
 import type { Frame } from '../../electron/engine/video/decode.js';
-import { freshDir, haveSharedVideos, sharedVideo, tools } from '../helpers/fixtures.js';
+import { freshDir, sampleVideo, tools } from '../helpers/fixtures.js';
 
 /** A real ONNX image model: per-channel mean of an NCHW image, i.e. [N,3,H,W] → [N,3]. */
 function channelMeanModel(file: string, batch: number | string = 'N', size = 8): void {
@@ -104,15 +105,15 @@ describe('user ONNX extractors from a manifest', () => {
     expect((err as UserError).describe()).toMatch(/broken\.json: extractor manifest cannot be read/);
   });
 
-  it.skipIf(!haveSharedVideos)('added to a cached video, only the new extractor runs; cached columns are reused as they are', async () => {
+  it('added to a cached video, only the new extractor runs; cached columns are reused as they are', async () => {
     const dir = freshDir('manifest');
     channelMeanModel(path.join(dir, 'model.onnx'));
     const file = manifest(dir, {});
     const cacheDir = freshDir('cache');
-    const base = await FeaturePipeline.create({ tools, provider: 'cpu', cacheDir, extractors: ['landmarks'] });
-    const r1 = await base.run(sharedVideo('single_face.mp4'), { outDir: freshDir('out'), stem: 'v' });
-    const more = await FeaturePipeline.create({ tools, provider: 'cpu', cacheDir, extractors: ['landmarks', file] });
-    const r2 = await more.run(sharedVideo('single_face.mp4'), { outDir: freshDir('out'), stem: 'v' });
+    const base = await FeaturePipeline.create({ tools, provider: 'cpu', face: DEFAULT_FACE_SETTINGS, cacheDir, extractors: ['landmarks'] });
+    const r1 = await base.run(sampleVideo('single_face.mp4'), { outDir: freshDir('out'), stem: 'v' });
+    const more = await FeaturePipeline.create({ tools, provider: 'cpu', face: DEFAULT_FACE_SETTINGS, cacheDir, extractors: ['landmarks', file] });
+    const r2 = await more.run(sampleVideo('single_face.mp4'), { outDir: freshDir('out'), stem: 'v' });
     expect(r2.cache).toBe('partial');
     const h1 = readNpyHeader(r1.outputs.featuresNpy);
     const h2 = readNpyHeader(r2.outputs.featuresNpy);

@@ -1,11 +1,12 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_FACE_SETTINGS, resolveFaceSettings } from '../../electron/engine/features/face-settings.js';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { FeaturePipeline } from '../../electron/engine/features/pipeline.js';
 import { FACES_COLUMNS } from '../../electron/engine/features/faces-table.js';
 import { readNpyHeader, readNpyRows } from '../../models/data/npy.js';
-import { faceLeavesAndReturns, freshDir, haveSharedVideos, SKIP_SHARED, sharedVideo, tools, twoFaceVideo } from '../helpers/fixtures.js';
+import { faceLeavesAndReturns, freshDir, haveSharedVideos, sampleVideo, sharedVideo, tools, twoFaceVideo } from '../helpers/fixtures.js';
 
 type Row = Record<(typeof FACES_COLUMNS)[number], string>;
 const readRows = (file: string): Row[] => parse(readFileSync(file), { columns: true }) as Row[];
@@ -14,17 +15,17 @@ const readNpy = (file: string) => {
   return { ...h, data: readNpyRows(file, h, 0, h.rows) };
 };
 
-describe.skipIf(!haveSharedVideos)('features pipeline on real face videos', () => {
+describe('features pipeline on real face videos', () => {
   let pipeline: FeaturePipeline;
   let cacheDir: string;
   beforeAll(async () => {
     cacheDir = freshDir('cache');
-    pipeline = await FeaturePipeline.create({ tools, provider: 'cpu', cacheDir });
+    pipeline = await FeaturePipeline.create({ tools, provider: 'cpu', face: DEFAULT_FACE_SETTINGS, cacheDir });
   });
 
   it('accounts for every frame, tracks one face with one id, and writes aligned features', async () => {
     const out = freshDir('out');
-    const r = await pipeline.run(sharedVideo('WolfgangLanger_Pexels.mp4'), { outDir: out, stem: 'wolf' });
+    const r = await pipeline.run(sampleVideo('WolfgangLanger_Pexels.mp4'), { outDir: out, stem: 'wolf' });
     expect(r.cache).toBe('none');
     const rows = readRows(r.outputs.facesCsv);
     expect(Object.keys(rows[0])).toEqual([...FACES_COLUMNS]);
@@ -53,14 +54,14 @@ describe.skipIf(!haveSharedVideos)('features pipeline on real face videos', () =
 
   it('the second run comes from the cache; a subset of the cached extractors is assembled in the asked order', async () => {
     const out = freshDir('out');
-    const first = await pipeline.run(sharedVideo('single_face.mp4'), { outDir: out, stem: 'a' });
-    const again = await pipeline.run(sharedVideo('single_face.mp4'), { outDir: out, stem: 'b' });
+    const first = await pipeline.run(sampleVideo('single_face.mp4'), { outDir: out, stem: 'a' });
+    const again = await pipeline.run(sampleVideo('single_face.mp4'), { outDir: out, stem: 'b' });
     expect(again.cache).toBe('full');
     expect(readFileSync(again.outputs.featuresNpy)).toEqual(readFileSync(first.outputs.featuresNpy));
     expect(readFileSync(again.outputs.facesCsv, 'utf8')).toBe(readFileSync(first.outputs.facesCsv, 'utf8'));
 
-    const more = await FeaturePipeline.create({ tools, provider: 'cpu', cacheDir, extractors: ['landmarks', 'expression'] });
-    const fewer = await more.run(sharedVideo('single_face.mp4'), { outDir: out, stem: 'c' });
+    const more = await FeaturePipeline.create({ tools, provider: 'cpu', face: DEFAULT_FACE_SETTINGS, cacheDir, extractors: ['landmarks', 'expression'] });
+    const fewer = await more.run(sampleVideo('single_face.mp4'), { outDir: out, stem: 'c' });
     expect(fewer.cache).toBe('full'); // both were cached by the first run
     const a = readNpy(first.outputs.featuresNpy);
     const c = readNpy(fewer.outputs.featuresNpy);
@@ -72,7 +73,7 @@ describe.skipIf(!haveSharedVideos)('features pipeline on real face videos', () =
     }
   });
 
-  it('a face that appears mid-way (HEVC, variable frame rate): rows before it are empty, features NaN', async () => {
+  it.skipIf(!haveSharedVideos)('a face that appears mid-way (HEVC, variable frame rate): rows before it are empty, features NaN', async () => {
     const r = await pipeline.run(sharedVideo('noface_face.mov'), { outDir: freshDir('out'), stem: 'nf' });
     const rows = readRows(r.outputs.facesCsv);
     expect(new Set(rows.map((x) => x.frame)).size).toBe(169);
@@ -88,7 +89,7 @@ describe.skipIf(!haveSharedVideos)('features pipeline on real face videos', () =
     for (let i = 1; i < rows.length; i++) expect(Number(rows[i].timestamp)).toBeGreaterThan(Number(rows[i - 1].timestamp));
   });
 
-  it('a video without faces gives one empty row per frame', async () => {
+  it.skipIf(!haveSharedVideos)('a video without faces gives one empty row per frame', async () => {
     const r = await pipeline.run(sharedVideo('no_face.mp4'), { outDir: freshDir('out'), stem: 'none' });
     const rows = readRows(r.outputs.facesCsv);
     expect(rows).toHaveLength(95);
@@ -123,14 +124,14 @@ describe.skipIf(!haveSharedVideos)('features pipeline on real face videos', () =
     expect(ids.slice(gap + 5).some((id) => id !== '')).toBe(true); // it came back
     expect(r.faceIds).toEqual([0]);
 
-    const noReid = await FeaturePipeline.create({ tools, provider: 'cpu', cacheDir, reid: false, extractors: ['landmarks'] });
+    const noReid = await FeaturePipeline.create({ tools, provider: 'cpu', cacheDir, face: resolveFaceSettings({ reid: false }), extractors: ['landmarks'] });
     const r2 = await noReid.run(video, { outDir: freshDir('out'), stem: 'ret2' });
     expect(r2.faceIds).toEqual([0, 1]);
   });
 
   it('stride and time range keep true frame numbers', async () => {
-    const p = await FeaturePipeline.create({ tools, provider: 'cpu', cacheDir, extractors: ['landmarks'], stride: 4, start: 1, end: 2 });
-    const r = await p.run(sharedVideo('single_face.mp4'), { outDir: freshDir('out'), stem: 's' });
+    const p = await FeaturePipeline.create({ tools, provider: 'cpu', cacheDir, extractors: ['landmarks'], face: resolveFaceSettings({ stride: 4, start: 1, end: 2 }) });
+    const r = await p.run(sampleVideo('single_face.mp4'), { outDir: freshDir('out'), stem: 's' });
     const frames = readRows(r.outputs.facesCsv).map((x) => Number(x.frame));
     // 30 fps: frames k with (k−1) % 4 == 0 and 1 ≤ (k−1)/30 < 2
     expect(frames).toEqual([33, 37, 41, 45, 49, 53, 57]);
@@ -140,7 +141,7 @@ describe.skipIf(!haveSharedVideos)('features pipeline on real face videos', () =
 describe('features pipeline without faces (runs everywhere)', () => {
   it('processes a synthetic video: every frame accounted, no face', async () => {
     const { testPatternVideo } = await import('../helpers/fixtures.js');
-    const p = await FeaturePipeline.create({ tools, provider: 'cpu', cacheDir: false, extractors: ['expression', 'landmarks'] });
+    const p = await FeaturePipeline.create({ tools, provider: 'cpu', face: DEFAULT_FACE_SETTINGS, cacheDir: false, extractors: ['expression', 'landmarks'] });
     const out = freshDir('out');
     const r = await p.run(testPatternVideo(12, 25), { outDir: out, stem: 'pattern' });
     expect(r.cache).toBe('disabled');
@@ -152,4 +153,3 @@ describe('features pipeline without faces (runs everywhere)', () => {
     expect(path.basename(r.outputs.meta)).toBe('pattern.features.json');
   });
 });
-void SKIP_SHARED;

@@ -1,6 +1,7 @@
 /**
- * Small real media files for tests, made on the spot with the bundled ffmpeg (so they need no
- * download and no committed binaries), plus access to the shared face videos when present.
+ * Small real media files for tests: the two sample clips shipped in samples/ (real faces, always
+ * there), media made on the spot with the bundled ffmpeg, and the team's other shared clips
+ * (HEVC, no face) when present in ../shared.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
@@ -11,11 +12,15 @@ import { resolveVideoTools } from '../../electron/engine/video/binaries.js';
 
 export const tools = resolveVideoTools();
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const sharedVideos = path.resolve(repoRoot, '../shared/data/videos');
-export const haveSharedVideos = existsSync(path.join(sharedVideos, 'single_face.mp4'));
-export const SKIP_SHARED = 'needs the shared face videos in ../shared/data/videos (absent on this machine)';
+/** The real face clips shipped with the project (samples/README.md). */
+export type SampleName = 'single_face.mp4' | 'WolfgangLanger_Pexels.mp4';
+export const sampleVideo = (name: SampleName): string => path.join(repoRoot, 'samples', name);
 
-export const sharedVideo = (name: string): string => path.join(sharedVideos, name);
+/** The team's other clips (HEVC variable-rate .mov, a no-face video), outside the repository. */
+export const sharedVideos = path.resolve(repoRoot, '../shared/data/videos');
+export const haveSharedVideos = existsSync(path.join(sharedVideos, 'noface_face.mov'));
+export const SKIP_SHARED = 'needs the shared clips in ../shared/data/videos (HEVC .mov, no-face video), absent on this machine';
+export const sharedVideo = (name: 'no_face.mp4' | 'face_noface.mov' | 'noface_face.mov'): string => path.join(sharedVideos, name);
 
 let dir: string | undefined;
 export function tmpDir(): string {
@@ -43,14 +48,14 @@ export function testPatternVideo(frames = 30, fps = 25, size = '160x120'): strin
 
 /** Two shared face clips side by side: a real two-face video (1280×360). */
 export function twoFaceVideo(): string {
-  return ffmpegFixture('two-faces.mp4', ['-i', sharedVideo('single_face.mp4'), '-i', sharedVideo('WolfgangLanger_Pexels.mp4'),
+  return ffmpegFixture('two-faces.mp4', ['-i', sampleVideo('single_face.mp4'), '-i', sampleVideo('WolfgangLanger_Pexels.mp4'),
     '-filter_complex', '[0:v]trim=end_frame=60,setpts=PTS-STARTPTS[a];[1:v]trim=end_frame=60,setpts=PTS-STARTPTS,fps=30[b];[a][b]hstack=inputs=2',
     '-frames:v', '60', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-an']);
 }
 
-/** A face, then 1 s without it, then the same face again (tests re-identification). */
+/** A face, then 1 s without it (ffmpeg's test pattern), then the same face again (tests re-identification). */
 export function faceLeavesAndReturns(): string {
-  return ffmpegFixture('leave-return.mp4', ['-i', sharedVideo('single_face.mp4'), '-i', sharedVideo('no_face.mp4'),
-    '-filter_complex', '[0:v]split[f1][f2];[f1]trim=end_frame=30,setpts=PTS-STARTPTS[a];[1:v]scale=640:360,fps=30,trim=end_frame=30,setpts=PTS-STARTPTS[b];[f2]trim=start_frame=40,setpts=PTS-STARTPTS[c];[a][b][c]concat=n=3:v=1:a=0',
+  return ffmpegFixture('leave-return.mp4', ['-i', sampleVideo('single_face.mp4'), '-f', 'lavfi', '-i', 'testsrc=size=640x360:rate=30',
+    '-filter_complex', '[0:v]split[f1][f2];[f1]trim=end_frame=30,setpts=PTS-STARTPTS[a];[1:v]trim=end_frame=30,setpts=PTS-STARTPTS[b];[f2]trim=start_frame=40,setpts=PTS-STARTPTS[c];[a][b][c]concat=n=3:v=1:a=0',
     '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-an']);
 }

@@ -12,7 +12,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { NpyWriter } from '../../models/data/npy.js';
 import { seededRandom } from '../../models/temporal/params.js';
-import { AUS } from '../../models/labels.js';
+import { AUS } from '../../common/labels.js';
 
 export const SYNTHETIC_DIM = 16;
 
@@ -27,7 +27,7 @@ function gaussian(r: () => number): number {
   return Math.sqrt(-2 * Math.log(r() + 1e-12)) * Math.cos(2 * Math.PI * r());
 }
 
-export function writeSyntheticSet(root: string, options: { trainVideos?: number; valVideos?: number; frames?: number; seed?: number } = {}): { root: string; train: string; val: string; features: string } {
+export function writeSyntheticSet(root: string, options: { trainVideos?: number; valVideos?: number; frames?: number; seed?: number; /** list every frame */ dense?: boolean } = {}): { root: string; train: string; val: string; features: string } {
   const r = seededRandom(options.seed ?? 42);
   const frames = options.frames ?? 300;
   const features = path.join(root, 'features');
@@ -46,7 +46,7 @@ export function writeSyntheticSet(root: string, options: { trainVideos?: number;
       latents.forEach((c, j) => (row[1 + j] = c[t] + 1.0 * gaussian(r)));
       for (let k = 13; k < 16; k++) row[k] = gaussian(r);
       w.append(row);
-      if (r() < 0.1) continue; // not every frame is listed
+      if (r() < 0.1 && !options.dense) continue; // not every frame is listed
       const on = latents.map((c) => (c[t] > 0 ? 1 : 0));
       const expr = on[au('AU6')] && on[au('AU12')] ? 4 : on[au('AU1')] && on[au('AU15')] ? 5 : on[au('AU4')] && on[au('AU23')] ? 1 : 0;
       const valence = r() < 0.05 ? -5 : s[t + 10];

@@ -3,7 +3,7 @@
  * weights, no ONNX, no shared code with the graph builder beyond the parameter names and layouts
  * (documented in models/temporal/params.ts). The graphs are tested against it.
  */
-import { TASK_DIMS, type Task } from '../../models/labels.js';
+import { TASK_DIMS, type Task } from '../../common/labels.js';
 import { encoderStacks, feedbackSources, stateSpecs, taskOrder, type TemporalConfig } from '../../models/temporal/config.js';
 import type { Weights } from '../../models/temporal/params.js';
 

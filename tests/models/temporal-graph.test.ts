@@ -4,7 +4,7 @@ import { parseTemporalConfig, stateSpecs, type TemporalConfig } from '../../mode
 import { initWeights, seededRandom } from '../../models/temporal/params.js';
 import { buildTemporalGraph } from '../../models/temporal/graph.js';
 import { ENCODERS, FRAMEWORKS } from '../helpers/architectures.js';
-import { TASK_DIMS, TASKS } from '../../models/labels.js';
+import { TASK_DIMS, TASKS } from '../../common/labels.js';
 import { referenceForward } from '../helpers/temporal-reference.js';
 
 const encoders = ENCODERS;

@@ -1,14 +1,15 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_FACE_SETTINGS } from '../../electron/engine/features/face-settings.js';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadBundle } from '../../models/bundle/manifest.js';
 import { ensureStarterBundle } from '../../models/starter/starter-bundle.js';
 import { AU_RULES } from '../../models/starter/rules.js';
-import { AUS, EXPRESSIONS } from '../../models/labels.js';
+import { AUS, EXPRESSIONS } from '../../common/labels.js';
 import { SessionFactory } from '../../electron/engine/onnx/sessions.js';
 import { BundleRunner, type FeatureSequence } from '../../electron/engine/temporal/runner.js';
-import { Predictor } from '../../electron/engine/predict/predictor.js';
-import { UserError } from '../../electron/engine/errors.js';
+import { DEFAULT_MAX_GAP_SECONDS, Predictor } from '../../electron/engine/predict/predictor.js';
+import { UserError } from '../../common/errors.js';
 import { freshDir, tools } from '../helpers/fixtures.js';
 import { randomGruBundle } from '../helpers/bundles.js';
 
@@ -126,14 +127,14 @@ describe('ensembles and features', () => {
     const m = JSON.parse(readFileSync(file, 'utf8'));
     m.labels.aus = [...m.labels.aus.slice(0, 11), 'AU45'];
     writeFileSync(file, JSON.stringify(m));
-    const err = await Predictor.create({ tools, provider: 'cpu', cacheDir: false, bundleDirs: [ensureStarterBundle(), odd] }).then(() => undefined, (e: unknown) => e);
+    const err = await Predictor.create({ provider: 'cpu', video: { tools, face: DEFAULT_FACE_SETTINGS, cacheDir: false }, maxGapSeconds: DEFAULT_MAX_GAP_SECONDS, bundleDirs: [ensureStarterBundle(), odd] }).then(() => undefined, (e: unknown) => e);
     expect(err).toBeInstanceOf(UserError);
     expect((err as UserError).describe()).toMatch(/cannot ensemble starter and test-gru: their label schemas differ.*ensemble only bundles with the same labels/);
   });
 
   it('refuses features of another width than the bundle was made for', async () => {
     const dir = randomGruBundle(freshDir('bundle'), [{ id: 'landmarks', version: '1', dim: 1400 }]);
-    const err = await Predictor.create({ tools, provider: 'cpu', cacheDir: false, bundleDirs: [dir] }).then(() => undefined, (e: unknown) => e);
+    const err = await Predictor.create({ provider: 'cpu', video: { tools, face: DEFAULT_FACE_SETTINGS, cacheDir: false }, maxGapSeconds: DEFAULT_MAX_GAP_SECONDS, bundleDirs: [dir] }).then(() => undefined, (e: unknown) => e);
     expect((err as UserError).describe()).toMatch(/needs features "landmarks" version 1 \(1400 values\); this installation's extractor is version 1 \(1404 values\)/);
   });
 });

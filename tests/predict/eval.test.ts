@@ -3,9 +3,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { stringify } from 'csv-stringify/sync';
 import { NATIVE_COLUMNS } from '../../electron/engine/export/columns.js';
-import { ccc } from '../../models/metrics.js';
+import { ccc } from '../../common/metrics.js';
 import { readLabels } from '../../models/data/abaw-labels.js';
-import { AUS, EXPRESSIONS } from '../../models/labels.js';
+import { AUS, EXPRESSIONS } from '../../common/labels.js';
 import { runCli } from '../helpers/cli.js';
 import { freshDir } from '../helpers/fixtures.js';
 

@@ -4,21 +4,21 @@ import { copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync } fr
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { NATIVE_COLUMNS, NATIVE_GAZE_COLUMNS, NATIVE_POSE_COLUMNS, OPENFACE_COLUMNS, OPENFACE_GAZE_COLUMNS, OPENFACE_POSE_COLUMNS, PYFEAT_COLUMNS } from '../../electron/engine/export/columns.js';
-import { AUS, EXPRESSIONS } from '../../models/labels.js';
+import { AUS, EXPRESSIONS } from '../../common/labels.js';
 import { CLI, runCli } from '../helpers/cli.js';
 import { randomGruBundle } from '../helpers/bundles.js';
-import { freshDir, haveSharedVideos, repoRoot, sharedVideo, testPatternVideo } from '../helpers/fixtures.js';
+import { freshDir, haveSharedVideos, repoRoot, sampleVideo, sharedVideo, testPatternVideo } from '../helpers/fixtures.js';
 
 type Row = Record<string, string>;
 const csv = (file: string): Row[] => parse(readFileSync(file), { columns: true }) as Row[];
 const mean = (rows: Row[], k: string) => rows.reduce((a, r) => a + Number(r[k]), 0) / rows.length;
 
-describe.skipIf(!haveSharedVideos)('predict on the acted-expressions clip (starter bundle)', () => {
+describe('predict on the acted-expressions clip (starter bundle)', () => {
   const out = freshDir('pred');
   let rows: Row[];
 
   it('writes the native CSV: exact columns, every frame, valid ranges', async () => {
-    const r = await runCli(['predict', sharedVideo('WolfgangLanger_Pexels.mp4'), '--out', out, '--ep', 'cpu']);
+    const r = await runCli(['predict', sampleVideo('WolfgangLanger_Pexels.mp4'), '--out', out, '--ep', 'cpu']);
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/starter@1\.1\.0/);
     expect(r.stderr).toMatch(/not trained on Aff-Wild2/);
@@ -72,8 +72,8 @@ describe.skipIf(!haveSharedVideos)('predict on the acted-expressions clip (start
   it('smoothing: --smooth-v 0 turns it off; a wider window is smoother', async () => {
     const raw = freshDir('pred');
     const wide = freshDir('pred');
-    await runCli(['predict', sharedVideo('WolfgangLanger_Pexels.mp4'), '--out', raw, '--smooth-v', '0', '--smooth-a', '0']);
-    await runCli(['predict', sharedVideo('WolfgangLanger_Pexels.mp4'), '--out', wide, '--smooth-v', '25']);
+    await runCli(['predict', sampleVideo('WolfgangLanger_Pexels.mp4'), '--out', raw, '--smooth-v', '0', '--smooth-a', '0']);
+    await runCli(['predict', sampleVideo('WolfgangLanger_Pexels.mp4'), '--out', wide, '--smooth-v', '25']);
     const roughness = (file: string) => {
       const v = csv(file).map((x) => Number(x.valence));
       return v.slice(1).reduce((a, x, i) => a + Math.abs(x - v[i]), 0);
@@ -90,7 +90,7 @@ describe.skipIf(!haveSharedVideos)('predict on the acted-expressions clip (start
   it('an ensemble of the starter and a GRU bundle, in the OpenFace and ABAW dialects', async () => {
     const gru = randomGruBundle(freshDir('bundle'));
     const o = freshDir('pred');
-    const r = await runCli(['predict', sharedVideo('single_face.mp4'), '--out', o, '-b', 'starter', '-b', gru, '--weights', '3,1', '--format', 'openface']);
+    const r = await runCli(['predict', sampleVideo('single_face.mp4'), '--out', o, '-b', 'starter', '-b', gru, '--weights', '3,1', '--format', 'openface']);
     expect(r.code).toBe(0);
     const of = readFileSync(path.join(o, 'single_face.openface.csv'), 'utf8');
     expect(of.split('\n')[0]).toBe(OPENFACE_COLUMNS.join(','));
@@ -104,7 +104,7 @@ describe.skipIf(!haveSharedVideos)('predict on the acted-expressions clip (start
     expect(run.bundles.map((b: { id: string; weight: number }) => [b.id, b.weight])).toEqual([['starter', 3], ['test-gru', 1]]);
 
     const a = freshDir('pred');
-    const r2 = await runCli(['predict', sharedVideo('single_face.mp4'), '--out', a, '--format', 'abaw']);
+    const r2 = await runCli(['predict', sampleVideo('single_face.mp4'), '--out', a, '--format', 'abaw']);
     expect(r2.code).toBe(0);
     const lines = readFileSync(path.join(a, 'predictions.abaw.txt'), 'utf8').trim().split('\n');
     expect(lines[0]).toBe('image,valence,arousal,expression,aus');
@@ -114,20 +114,23 @@ describe.skipIf(!haveSharedVideos)('predict on the acted-expressions clip (start
 
   it('the Py-Feat dialect: Fex column names in Py-Feat\'s order, frames from 0, box, pose in degrees', async () => {
     const o = freshDir('pred');
-    const r = await runCli(['predict', sharedVideo('single_face.mp4'), '--out', o, '--format', 'pyfeat', '--no-gaze']);
+    const r = await runCli(['predict', sampleVideo('single_face.mp4'), '--out', o, '--format', 'pyfeat', '--no-gaze']);
     expect(r.code).toBe(0);
     const text = readFileSync(path.join(o, 'single_face.pyfeat.csv'), 'utf8');
     expect(text.split('\n')[0]).toBe(PYFEAT_COLUMNS.join(','));
-    // every Py-Feat column we write is one Py-Feat itself writes, in the same relative order
-    const feat = readFileSync(path.join(repoRoot, '../shared/data/peer-outputs/Feat_Test.csv'), 'utf8').split('\n')[0].split(',');
-    const ours = PYFEAT_COLUMNS.filter((c) => feat.includes(c));
-    expect(ours).toEqual([...ours].sort((a, b) => feat.indexOf(a) - feat.indexOf(b)));
-    expect(PYFEAT_COLUMNS.filter((c) => !feat.includes(c))).toEqual(['timestamp', 'face_id']);
+    // every Py-Feat column we write is one Py-Feat itself writes, in the same relative order (a file Py-Feat wrote)
+    const featFile = path.join(repoRoot, '../shared/data/peer-outputs/Feat_Test.csv');
+    if (existsSync(featFile)) {
+      const feat = readFileSync(featFile, 'utf8').split('\n')[0].split(',');
+      const ours = PYFEAT_COLUMNS.filter((c) => feat.includes(c));
+      expect(ours).toEqual([...ours].sort((a, b) => feat.indexOf(a) - feat.indexOf(b)));
+      expect(PYFEAT_COLUMNS.filter((c) => !feat.includes(c))).toEqual(['timestamp', 'face_id']);
+    }
     const rows = csv(path.join(o, 'single_face.pyfeat.csv'));
     expect(rows.map((x) => Number(x.frame))).toEqual(Array.from({ length: 72 }, (_, i) => i));
     for (const x of rows) {
       expect(Number(x.FaceRectWidth)).toBeGreaterThan(100);
-      expect(x.input).toBe(sharedVideo('single_face.mp4'));
+      expect(x.input).toBe(sampleVideo('single_face.mp4'));
       expect(Math.abs(Number(x.Roll))).toBeLessThan(10);
       const emotions = ['anger', 'disgust', 'fear', 'happiness', 'sadness', 'surprise', 'neutral'].map((e) => Number(x[e]));
       expect(emotions.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 2);
@@ -136,7 +139,7 @@ describe.skipIf(!haveSharedVideos)('predict on the acted-expressions clip (start
     expect(run.settings.gaze).toBe(false);
   });
 
-  it('a video without faces: every frame present with success 0 and empty predictions, pose and gaze', async () => {
+  it.skipIf(!haveSharedVideos)('a video without faces: every frame present with success 0 and empty predictions, pose and gaze', async () => {
     const o = freshDir('pred');
     const r = await runCli(['predict', sharedVideo('no_face.mp4'), '--out', o]);
     expect(r.code).toBe(0);
@@ -152,7 +155,7 @@ describe.skipIf(!haveSharedVideos)('predict on the acted-expressions clip (start
   });
 });
 
-describe('predict without the shared clips', () => {
+describe('predict on bad inputs', () => {
   it('bad inputs are reported and skipped; the exit code says so', async () => {
     const dir = freshDir('in');
     copyFileSync(testPatternVideo(10, 25), path.join(dir, 'pattern.mp4'));

@@ -5,13 +5,13 @@
  * docs/starter-bundle.md).
  */
 import { describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
-import { AUS } from '../../models/labels.js';
+import { AUS } from '../../common/labels.js';
 import { openFaceAu } from '../../electron/engine/export/columns.js';
 import { runCli } from '../helpers/cli.js';
-import { freshDir, haveSharedVideos, repoRoot, sharedVideo } from '../helpers/fixtures.js';
+import { freshDir, repoRoot, sampleVideo } from '../helpers/fixtures.js';
 
 type Row = Record<string, string>;
 
@@ -27,13 +27,15 @@ function pearson(a: number[], b: number[]): number {
   return ab / Math.sqrt(aa * bb);
 }
 
-describe.skipIf(!haveSharedVideos)('starter AUs against OpenFace 2.2 on single_face.mp4', () => {
+const OPENFACE_22 = path.resolve(repoRoot, '../shared/data/peer-outputs/openface-2.2/single_face.csv');
+
+describe.skipIf(!existsSync(OPENFACE_22))('starter AUs against OpenFace 2.2 on single_face.mp4', () => {
   it('every AU that varies in the clip correlates positively with OpenFace\'s intensity', async () => {
     const out = freshDir('pred');
-    const r = await runCli(['predict', sharedVideo('single_face.mp4'), '--out', out, '--no-gaze', '--ep', 'cpu']);
+    const r = await runCli(['predict', sampleVideo('single_face.mp4'), '--out', out, '--no-gaze', '--ep', 'cpu']);
     expect(r.code, r.stderr).toBe(0);
     const ours = parse(readFileSync(path.join(out, 'single_face.csv')), { columns: true }) as Row[];
-    const openface = parse(readFileSync(path.resolve(repoRoot, '../shared/data/peer-outputs/openface-2.2/single_face.csv')), { columns: true, trim: true }) as Row[];
+    const openface = parse(readFileSync(OPENFACE_22), { columns: true, trim: true }) as Row[];
     expect(ours).toHaveLength(openface.length);
     const report: string[] = [];
     let compared = 0;

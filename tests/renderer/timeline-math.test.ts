@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { clampView, columnMax, follow, frameAt, pan, runs, seekTimeOfFrame, timeToX, visibleRange, xToTime, zoomAt } from '../../renderer/src/lib/timeline-math.js';
+import { clampView, columnMax, follow, frameAt, pan, seekTimeOfFrame, timeToX, visibleRange, xToTime, zoomAt } from '../../renderer/src/lib/timeline-math.js';
+import { runs } from '../../common/runs.js';
 import { mergeSources } from '../../renderer/src/lib/series.js';
 import { UndoStack } from '../../renderer/src/lib/undo.js';
-import { applyOps, emptyDoc, segmentAt, traceValueAt } from '../../electron/api/annotation-ops.js';
-import type { AnnotationOp } from '../../electron/api/contract.js';
+import { applyOps, emptyDoc, segmentAt, traceValueAt } from '../../common/annotations.js';
+import type { AnnotationOp } from '../../common/annotations.js';
 
 describe('timeline arithmetic', () => {
   it('zooms around the pointer and stays inside the video', () => {
@@ -47,6 +48,13 @@ describe('timeline arithmetic', () => {
     const v = [2, 2, 4, 4, 4, 2];
     expect(runs((i) => v[i], 0, 6)).toEqual([{ from: 0, to: 2, value: 2 }, { from: 2, to: 5, value: 4 }, { from: 5, to: 6, value: 2 }]);
   });
+  it('runs skip unlabelled items and break where the items are not contiguous', () => {
+    const v = [1, 1, null, 1, 3, 3, 3];
+    const frames = [1, 2, 3, 4, 5, 9, 10];
+    expect(runs((i) => v[i], 0, 7)).toEqual([{ from: 0, to: 2, value: 1 }, { from: 3, to: 4, value: 1 }, { from: 4, to: 7, value: 3 }]);
+    expect(runs((i) => v[i], 0, 7, (i) => frames[i] === frames[i - 1] + 1)).toEqual([{ from: 0, to: 2, value: 1 }, { from: 3, to: 4, value: 1 }, { from: 4, to: 5, value: 3 }, { from: 5, to: 7, value: 3 }]);
+  });
+
 
   it('frame of a time, and where to seek for a frame (variable frame times)', () => {
     const ft = [0, 0.04, 0.08, 0.2, 0.3];

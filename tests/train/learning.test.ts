@@ -3,7 +3,9 @@ import { writeSyntheticSet } from '../helpers/synthetic.js';
 import { freshDir } from '../helpers/fixtures.js';
 import { loadPrecomputed, type TrainSet, type TrainSequence } from '../../models/train/dataset.js';
 import { findPreset, TrainConfigSchema, temporalConfig, type TrainConfig } from '../../models/train/config.js';
-import { evaluatePredictions, normalise, predictSequences, trainModel, type ValMetrics } from '../../models/train/trainer.js';
+import { trainModel } from '../../models/train/trainer.js';
+import { normalise } from '../../models/train/normalisation.js';
+import { evaluatePredictions, predictSequences, type ValMetrics } from '../../models/train/validation.js';
 import { TrainableModel } from '../../models/train/network.js';
 import { tfReady } from '../../models/train/tf.js';
 

@@ -4,7 +4,7 @@ import { parseTemporalConfig, stateSpecs } from '../../models/temporal/config.js
 import { initWeights, seededRandom } from '../../models/temporal/params.js';
 import { buildTemporalGraph } from '../../models/temporal/graph.js';
 import { ENCODERS, FRAMEWORKS } from '../helpers/architectures.js';
-import { TASKS } from '../../models/labels.js';
+import { TASKS } from '../../common/labels.js';
 import { TrainableModel } from '../../models/train/network.js';
 import { tf, tfReady } from '../../models/train/tf.js';
 

@@ -6,7 +6,7 @@ import { NpyWriter } from '../../models/data/npy.js';
 import { loadBundle } from '../../models/bundle/manifest.js';
 import { checkMemory, findPreset, listPresets } from '../../models/train/config.js';
 import { CLI, runCli } from '../helpers/cli.js';
-import { freshDir, haveSharedVideos, sharedVideo, tools } from '../helpers/fixtures.js';
+import { freshDir, sampleVideo, tools } from '../helpers/fixtures.js';
 import { writeSyntheticSet } from '../helpers/synthetic.js';
 
 const small = (root: string) => writeSyntheticSet(root, { trainVideos: 6, valVideos: 2, frames: 120, seed: 7 });
@@ -21,8 +21,9 @@ describe('affect-studio train', () => {
     expect(listPresets().length).toBeGreaterThanOrEqual(18);
   });
 
-  it('trains, exports a checked bundle, which predict --features runs and eval scores', async () => {
-    const data = small(freshDir('data'));
+  it('trains, exports a checked bundle, which predict --features runs and eval scores as the bundle recorded', async () => {
+    // every frame listed: training and predict see the same frames
+    const data = writeSyntheticSet(freshDir('data'), { trainVideos: 6, valVideos: 2, frames: 120, seed: 7, dense: true });
     const out = freshDir('run');
     const r = await runCli(['train', '--preset', 'laptop-gru', '--data', data.root, '--epochs', '2', '--out', out]);
     expect(r.code, r.stderr).toBe(0);
@@ -43,7 +44,15 @@ describe('affect-studio train', () => {
     expect(rows).toHaveLength(121);
     const e = await runCli(['eval', '--pred', pred, '--labels', data.val, '--json']);
     expect(e.code).toBe(0);
-    expect(JSON.parse(e.stdout).pMtl).toBeGreaterThan(0);
+    // one evaluator: `eval` on the bundle's own output gives the validation figures it recorded
+    // (up to the CSV's 4 decimals)
+    const report = JSON.parse(e.stdout) as { pMtl: number; pMtlTunedAu: number; cccValence: number; f1Au: number };
+    const recorded = b.manifest.provenance.validation as Record<string, number>;
+    expect(report.pMtl).toBeGreaterThan(0);
+    expect(Math.abs(report.pMtl - recorded.P_MTL)).toBeLessThan(2e-3);
+    expect(Math.abs(report.cccValence - recorded.CCC_V)).toBeLessThan(1e-3);
+    expect(Math.abs(report.f1Au - recorded.F1_AU)).toBeLessThan(2e-3);
+    expect(Math.abs(report.pMtlTunedAu - recorded.P_MTL_tuned_AU)).toBeLessThan(2e-3);
   });
 
   it('reads the Aff-Wild2 per-task layout (VA / EXPR / AU folders) as well', async () => {
@@ -98,7 +107,18 @@ describe('affect-studio train', () => {
   };
 
   it('an annotation row with a wrong field count: file and line', () =>
-    bad((d) => writeFileSync(d.train, `${readFileSync(d.train, 'utf8').trim()}\ntrain-video-0/00200.jpg,0.1,0.2,3\n`), /training_set_annotations\.txt, line \d+: 4 fields, expected 16/));
+    bad((d) => writeFileSync(d.train, `${readFileSync(d.train, 'utf8').trim()}\ntrain-video-0/00200.jpg,0.1,0.2,3\n`), /training_set_annotations\.txt: line \d+: 4 fields, expected 16/));
+
+  it('labels that are all missing (−5 / −1): refused before training, naming the tasks, no bundle written', async () => {
+    const data = small(freshDir('data'));
+    const lines = readFileSync(data.train, 'utf8').trim().split('\n');
+    writeFileSync(data.train, `${[lines[0], ...lines.slice(1).map((l) => `${l.split(',')[0]},-5,-5,-1,${Array(12).fill(-1).join(',')}`)].join('\n')}\n`);
+    const out = freshDir('run');
+    const r = await runCli(['train', '--preset', 'laptop-gru', '--data', data.root, '--epochs', '1', '--out', out]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/no usable labels: none of valence, arousal, expression, au has a valid label/);
+    expect(existsSync(path.join(out, 'bundle'))).toBe(false);
+  });
 
   it('a label out of range: file and line', () =>
     bad((d) => writeFileSync(d.train, readFileSync(d.train, 'utf8').replace(/\n(train-video-0\/\d+\.jpg),[^,]+,/, '\n$1,7.5,')), /line 2: valence 7\.5 is outside \[-1, 1\]/));
@@ -121,11 +141,11 @@ describe('affect-studio train', () => {
     }, /train-video-2\.npy: frame 6 \(row 5\) has a NaN value/));
 
   it('a configuration too large for memory is refused before anything starts', async () => {
-    expect(() => checkMemory({ ...findPreset('paper-gru').config, batchSize: 256 }, 2134)).toThrow(/needs about \d+\.\d GiB to train .* lower the hidden size, --batch-size or the segment length/);
+    expect(() => checkMemory({ ...findPreset('paper-gru').config, batchSize: 256 }, 2134)).toThrow(/needs about \d+\.\d GiB to train/);
     expect(() => checkMemory(findPreset('paper-gru').config, 2134)).not.toThrow();
     const r = await runCli(['train', '--preset', 'paper-lstm', '--batch-size', '512', '--data', small(freshDir('data')).root, '--out', freshDir('run')]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/GiB available to the WebAssembly backend/);
+    expect(r.stderr).toMatch(/GiB available to the WebAssembly backend — lower the hidden size, --batch-size or the segment length/);
   });
 });
 
@@ -157,7 +177,7 @@ describe('affect-studio ensemble', () => {
   });
 });
 
-describe.skipIf(!haveSharedVideos)('s-Aff-Wild2 cropped_aligned images', () => {
+describe('s-Aff-Wild2 cropped_aligned images', () => {
   it('computes features from the aligned images with the built-in extractors, trains, and the bundle runs on videos', async () => {
     const { execFileSync } = await import('node:child_process');
     const { mkdirSync } = await import('node:fs');
@@ -166,7 +186,7 @@ describe.skipIf(!haveSharedVideos)('s-Aff-Wild2 cropped_aligned images', () => {
     const clips = { sad: [1, 60], smile: [300, 360], mixed: [150, 210] } as const;
     for (const [name, [from, to]] of Object.entries(clips)) {
       mkdirSync(path.join(root, 'cropped_aligned', name), { recursive: true });
-      execFileSync(tools.ffmpeg, ['-v', 'error', '-i', sharedVideo('WolfgangLanger_Pexels.mp4'), '-vf', `select='between(n\\,${from - 1}\\,${to - 1})',crop=260:260:310:80,scale=112:112`, '-vsync', 'vfr', '-q:v', '3', path.join(root, 'cropped_aligned', name, '%05d.jpg')]);
+      execFileSync(tools.ffmpeg, ['-v', 'error', '-i', sampleVideo('WolfgangLanger_Pexels.mp4'), '-vf', `select='between(n\\,${from - 1}\\,${to - 1})',crop=260:260:310:80,scale=112:112`, '-vsync', 'vfr', '-q:v', '3', path.join(root, 'cropped_aligned', name, '%05d.jpg')]);
     }
     const au = (on: number) => [0, 0, 0, 0, 0, 0, on, 0, 0, 0, 0, 0].join(',');
     const rows = (name: string, n: number, v: number, e: number, a12: number) => Array.from({ length: n }, (_, i) => `${name}/${String(i + 1).padStart(5, '0')}.jpg,${v},0.2,${e},${au(a12)}`);
@@ -187,7 +207,7 @@ describe.skipIf(!haveSharedVideos)('s-Aff-Wild2 cropped_aligned images', () => {
     expect(again.stderr).not.toMatch(/\d+\/\d+ images/);
     // trained on built-in features: it runs on videos
     const pred = freshDir('pred');
-    const p = await runCli(['predict', sharedVideo('single_face.mp4'), '--bundle', path.join(out, 'bundle'), '--out', pred], env);
+    const p = await runCli(['predict', sampleVideo('single_face.mp4'), '--bundle', path.join(out, 'bundle'), '--out', pred], env);
     expect(p.code, p.stderr).toBe(0);
     expect(readFileSync(path.join(pred, 'single_face.csv'), 'utf8').trim().split('\n')).toHaveLength(73);
   });

@@ -3,7 +3,7 @@ import { copyFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { probeVideo } from '../../electron/engine/video/probe.js';
 import { VideoDecoder, type Frame } from '../../electron/engine/video/decode.js';
-import { UserError } from '../../electron/engine/errors.js';
+import { UserError } from '../../common/errors.js';
 import { ffmpegFixture, freshDir, haveSharedVideos, SKIP_SHARED, sharedVideo, testPatternVideo, tmpDir, tools } from '../helpers/fixtures.js';
 
 async function decodeAll(file: string, options: Partial<ConstructorParameters<typeof VideoDecoder>[1]> = {}) {

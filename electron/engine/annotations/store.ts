@@ -8,9 +8,9 @@
  */
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import { applyOps, emptyDoc } from '../../api/annotation-ops.js';
-import type { AnnotationDoc, AnnotationOp } from '../../api/contract.js';
-import { writeFileAtomic } from '../../../models/storage.js';
+import { applyOps, emptyDoc } from '../../../common/annotations.js';
+import type { AnnotationDoc, AnnotationOp } from '../../../common/annotations.js';
+import { writeFileAtomic } from '../../../common/node/storage.js';
 
 interface Stored extends AnnotationDoc {
   journalSeq?: number;

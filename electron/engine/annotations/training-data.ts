@@ -7,14 +7,13 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
-import { AUS } from '../../../models/labels.js';
+import { AUS } from '../../../common/labels.js';
 import { readNpyHeader, readNpyRows } from '../../../models/data/npy.js';
 import type { TrainSequence, TrainSet } from '../../../models/train/dataset.js';
-import { segmentAt, traceValueAt } from '../../api/annotation-ops.js';
-import type { AnnotationDoc } from '../../api/contract.js';
+import { auAt, segmentAt, traceValueAt } from '../../../common/annotations.js';
+import type { AnnotationDoc } from '../../../common/annotations.js';
 import type { FeaturePipeline } from '../features/pipeline.js';
-import { UserError } from '../errors.js';
-import { auAt } from './conversions.js';
+import { UserError } from '../../../common/errors.js';
 
 export interface AnnotatedVideo {
   file: string;

@@ -8,14 +8,14 @@ import { cpSync, mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { readMtlFile, type LabelSet } from '../../../models/data/abaw-labels.js';
 import { BUNDLE_FORMAT, MANIFEST_NAME, loadAnyBundle, type BundleManifest } from '../../../models/bundle/manifest.js';
-import { AUS, EXPRESSIONS, TASKS } from '../../../models/labels.js';
-import { tuneThreshold } from '../../../models/metrics.js';
-import { writeFileAtomic } from '../../../models/storage.js';
-import { toolVersion } from '../../../models/version.js';
-import { UserError } from '../errors.js';
+import { AUS, EXPRESSIONS, TASKS } from '../../../common/labels.js';
+import { tuneThreshold } from '../../../common/metrics.js';
+import { writeFileAtomic } from '../../../common/node/storage.js';
+import { toolVersion } from '../../../common/node/version.js';
+import { UserError } from '../../../common/errors.js';
 import { evaluate, type EvalReport, type PredictionSet } from '../eval/evaluate.js';
 import { featureFiles } from '../predict/predict-features.js';
-import { precomputedBlocks, Predictor } from '../predict/predictor.js';
+import { DEFAULT_MAX_GAP_SECONDS, precomputedBlocks, Predictor } from '../predict/predictor.js';
 import { readNpyHeader, readNpyRows } from '../../../models/data/npy.js';
 
 export interface EnsembleResult {
@@ -27,7 +27,7 @@ export interface EnsembleResult {
 
 /** Every candidate's predictions for the labelled validation frames (its own smoothing applied). */
 async function candidatePredictions(dir: string, files: string[], labels: LabelSet): Promise<PredictionSet> {
-  const predictor = await Predictor.create({ tools: { ffmpeg: '', ffprobe: '' }, provider: 'cpu', bundleDirs: [dir], precomputed: true });
+  const predictor = await Predictor.create({ provider: 'cpu', bundleDirs: [dir], maxGapSeconds: DEFAULT_MAX_GAP_SECONDS });
   const blocks = precomputedBlocks(predictor.runners[0].bundle);
   const set: PredictionSet = new Map();
   for (const file of files) {

@@ -5,12 +5,11 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
-import { AUS, EXPRESSIONS } from '../../../models/labels.js';
+import { AUS, EXPRESSIONS, type Task } from '../../../common/labels.js';
+import { Evaluator } from '../../../common/evaluation.js';
 import type { LabelSet } from '../../../models/data/abaw-labels.js';
 import { NATIVE_COLUMNS } from '../export/columns.js';
-import { UserError } from '../errors.js';
-import { auF1, ccc, macroF1, pMtl, tuneThreshold } from '../../../models/metrics.js';
-import { argmax } from '../temporal/postprocess.js';
+import { UserError } from '../../../common/errors.js';
 
 export interface PredictedFrame {
   valence?: number;
@@ -62,7 +61,11 @@ export interface EvalReport {
   videos: number;
   labelledFrames: number;
   missing: { count: number; first: { video: string; frame: number }[] };
-  frames: { valence: number; arousal: number; expression: number; au: number };
+  /** Tasks with labels: those P_MTL adds up (the rule: common/evaluation.ts). */
+  scored: Task[];
+  frames: Record<Task, number>;
+  nonFinite: Record<Task, number>;
+  unpredicted: Record<Task, number>;
   cccValence: number;
   cccArousal: number;
   f1Expression: number;
@@ -75,11 +78,9 @@ export interface EvalReport {
   pMtlTunedAu: number;
 }
 
+/** Scores a prediction set against a label set with the one evaluator (frames matched by video and number). */
 export function evaluate(labels: LabelSet, preds: PredictionSet): EvalReport {
-  const v: [number[], number[]] = [[], []];
-  const a: [number[], number[]] = [[], []];
-  const e: [number[], number[]] = [[], []];
-  const au = AUS.map(() => [[], []] as [number[], number[]]);
+  const evaluator = new Evaluator();
   const missing: { video: string; frame: number }[] = [];
   let labelled = 0;
   for (const [video, frames] of labels) {
@@ -93,39 +94,25 @@ export function evaluate(labels: LabelSet, preds: PredictionSet): EvalReport {
         missing.push({ video, frame });
         continue;
       }
-      if (l.valence !== undefined && q.valence !== undefined) v[0].push(q.valence), v[1].push(l.valence);
-      if (l.arousal !== undefined && q.arousal !== undefined) a[0].push(q.arousal), a[1].push(l.arousal);
-      if (l.expression !== undefined && q.expression) e[0].push(argmax(q.expression, 0, EXPRESSIONS.length)), e[1].push(l.expression);
-      if (l.au && q.au) {
-        AUS.forEach((_, j) => {
-          const lab = (l.au as Int8Array)[j];
-          if (lab !== -1) au[j][0].push((q.au as Float32Array)[j]), au[j][1].push(lab);
-        });
-      }
+      evaluator.add(q, l);
     }
   }
-  const cccV = v[0].length ? ccc(v[0], v[1]) : NaN;
-  const cccA = a[0].length ? ccc(a[0], a[1]) : NaN;
-  const expr = e[0].length ? macroF1(e[0], e[1], EXPRESSIONS.length) : { mean: NaN, perClass: EXPRESSIONS.map(() => NaN) };
-  const auScores = au.map(([p, l]) => (l.length ? auF1(p, l, 0.5) : NaN));
-  const tuned = au.map(([p, l]) => (l.length ? tuneThreshold(p, l) : { threshold: 0.5, f1: NaN }));
-  const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
-  const f1Au = mean(auScores);
-  const f1AuTuned = mean(tuned.map((t) => t.f1));
+  const s = evaluator.scores();
+  const byName = (names: readonly string[], values: number[]) => Object.fromEntries(names.map((n, i) => [n, values[i]]));
   return {
     videos: labels.size,
     labelledFrames: labelled,
     missing: { count: missing.length, first: missing.slice(0, 20) },
-    frames: { valence: v[0].length, arousal: a[0].length, expression: e[0].length, au: au[0][0].length },
-    cccValence: cccV,
-    cccArousal: cccA,
-    f1Expression: expr.mean,
-    f1ExpressionPerClass: Object.fromEntries(EXPRESSIONS.map((c, i) => [c, expr.perClass[i]])),
-    f1Au,
-    f1AuPerAu: Object.fromEntries(AUS.map((x, i) => [x, auScores[i]])),
-    f1AuTuned,
-    tunedThresholds: Object.fromEntries(AUS.map((x, i) => [x, tuned[i].threshold])),
-    pMtl: pMtl(cccV, cccA, expr.mean, f1Au),
-    pMtlTunedAu: pMtl(cccV, cccA, expr.mean, f1AuTuned),
+    scored: s.scored, frames: s.frames, nonFinite: s.nonFinite, unpredicted: s.unpredicted,
+    cccValence: s.cccValence,
+    cccArousal: s.cccArousal,
+    f1Expression: s.f1Expression,
+    f1ExpressionPerClass: byName(EXPRESSIONS, s.f1ExpressionPerClass),
+    f1Au: s.f1Au,
+    f1AuPerAu: byName(AUS, s.f1AuPerAu),
+    f1AuTuned: s.f1AuTuned,
+    tunedThresholds: byName(AUS, s.tunedThresholds),
+    pMtl: s.pMtl,
+    pMtlTunedAu: s.pMtlTunedAu,
   };
 }

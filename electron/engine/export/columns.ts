@@ -2,7 +2,7 @@
  * Column layouts of the prediction CSVs, defined once (docs/predict.md), and the names of the head
  * pose and gaze values (the `pose` and `gaze` feature blocks use the same names and order).
  */
-import { AUS, EXPRESSIONS } from '../../../models/labels.js';
+import { AUS, EXPRESSIONS } from '../../../common/labels.js';
 
 /** OpenFace 2.x head pose: translation (mm, camera frame) then rotation (radians), its order. */
 export const OPENFACE_POSE_COLUMNS = ['pose_Tx', 'pose_Ty', 'pose_Tz', 'pose_Rx', 'pose_Ry', 'pose_Rz'] as const;

@@ -3,9 +3,8 @@
  * Each file is written whole and atomically: after a crash there is the old file or the new one.
  */
 import { stringify } from 'csv-stringify/sync';
-import { AUS, EXPRESSIONS } from '../../../models/labels.js';
-import { writeFileAtomic } from '../../../models/storage.js';
-import { argmax } from '../temporal/postprocess.js';
+import { AUS, EXPRESSIONS, topExpression } from '../../../common/labels.js';
+import { writeFileAtomic } from '../../../common/node/storage.js';
 import type { PredictionRow } from '../predict/predictor.js';
 import { ABAW_HEADER, NATIVE_COLUMNS, OPENFACE_COLUMNS, OPENFACE_GAZE_COLUMNS, OPENFACE_POSE_COLUMNS, PYFEAT_COLUMNS, PYFEAT_EMOTIONS } from './columns.js';
 
@@ -37,7 +36,7 @@ const cells = (values: ArrayLike<number> | undefined, n: number, digits: number)
 export function nativeCsv(rows: PredictionRow[]): string {
   const body = rows.map((r) => {
     const ok = hasPrediction(r);
-    const exprName = ok && r.expression ? EXPRESSIONS[argmax(r.expression, 0, EXPRESSIONS.length)] : '';
+    const exprName = ok && r.expression ? EXPRESSIONS[topExpression(r.expression)] : '';
     const face = r.faceId !== undefined;
     return [
       String(r.frame), r.timestamp.toFixed(6), face ? String(r.faceId) : '', num(r.faceScore), ok ? '1' : '0',
@@ -115,7 +114,7 @@ export function abawRows(video: string, rows: PredictionRow[], thresholds: numbe
     const r = known.length ? byFrame.get(known[j]) : undefined;
     const image = `${video}/${String(frame).padStart(5, '0')}.jpg`;
     if (!r) return `${image},0,0,0,${AUS.map(() => '0').join(',')}`;
-    const expr = r.expression ? argmax(r.expression, 0, EXPRESSIONS.length) : 0;
+    const expr = r.expression ? topExpression(r.expression) : 0;
     const aus = AUS.map((_, i) => (r.au && r.au[i] >= thresholds[i] ? '1' : '0'));
     return `${image},${num(r.valence ?? 0)},${num(r.arousal ?? 0)},${expr},${aus.join(',')}`;
   });

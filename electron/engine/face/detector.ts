@@ -41,15 +41,9 @@ function makeAnchors(): Float32Array {
 }
 const ANCHORS = makeAnchors();
 
-/**
- * A new face must score this high with the detector (tracked faces are then kept by the landmark
- * model's own score). Measured on the shared clips: real faces 0.74–0.94, the worst false positive
- * (a cartoon logo letter that FaceMesh accepts) 0.66.
- */
-export const DEFAULT_MIN_DETECTION_SCORE = 0.7;
-
 export interface DetectorOptions {
-  minScore?: number;
+  /** Detector score a new face needs (FaceSettings.minDetectionScore). */
+  minScore: number;
   iouThreshold?: number;
 }
 
@@ -62,9 +56,9 @@ export class FaceDetector {
     private readonly iouThreshold: number,
   ) {}
 
-  static async create(factory: SessionFactory, options: DetectorOptions = {}): Promise<FaceDetector> {
+  static async create(factory: SessionFactory, options: DetectorOptions): Promise<FaceDetector> {
     const session = await openFaceModel(factory, 'blazeface');
-    return new FaceDetector(session, options.minScore ?? DEFAULT_MIN_DETECTION_SCORE, options.iouThreshold ?? 0.3);
+    return new FaceDetector(session, options.minScore, options.iouThreshold ?? 0.3);
   }
 
   get provider(): string {

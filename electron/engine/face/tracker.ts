@@ -35,12 +35,14 @@ export interface TrackedFace {
   isNew: boolean;
 }
 
+/** The user's face settings the tracker follows (FaceSettings), and its own tuning. */
 export interface TrackerOptions {
-  detectEvery?: number;
-  minFaceScore?: number;
-  maxMissed?: number;
+  detectEvery: number;
+  minFaceScore: number;
   /** Keep at most this many faces per frame (largest first); 0 = no limit. */
-  maxFaces?: number;
+  maxFaces: number;
+  /** Frames a track may go without a face before it ends. */
+  maxMissed?: number;
   /** Cosine similarity above which a new track is taken to be an ended one coming back. */
   reidThreshold?: number;
 }
@@ -97,9 +99,9 @@ export class FaceTracker {
   constructor(
     private readonly detector: FaceDetector,
     private readonly mesh: FaceMesh,
-    options: TrackerOptions = {},
+    options: TrackerOptions,
   ) {
-    this.o = { detectEvery: 5, minFaceScore: 0.75, maxMissed: 2, maxFaces: 0, reidThreshold: DEFAULT_REID_THRESHOLD, ...options };
+    this.o = { maxMissed: 2, reidThreshold: DEFAULT_REID_THRESHOLD, ...options };
   }
 
   async process(frame: Frame): Promise<TrackedFace[]> {

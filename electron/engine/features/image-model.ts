@@ -6,7 +6,7 @@ import { invertAffine, roiToFrame, similarityTransform, type Affine, type Point 
 import { MESH_ROI_SCALE } from '../face/landmarks.js';
 import { inputLength, sampleAffine, type InputSpec } from '../face/sample.js';
 import type { ModelSession } from '../onnx/sessions.js';
-import { UserError } from '../errors.js';
+import { UserError } from '../../../common/errors.js';
 import type { Frame } from '../video/decode.js';
 import type { CropSpec, FaceGeometry, FeatureExtractor } from './extractor.js';
 

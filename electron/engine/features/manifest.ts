@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { UserError } from '../errors.js';
+import { UserError } from '../../../common/errors.js';
 import type { SessionFactory } from '../onnx/sessions.js';
 import { ImageModelExtractor } from './image-model.js';
 

@@ -9,10 +9,11 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { ensureFaceModel } from '../../../models/pretrained/face-models.js';
-import { cacheRoot, writeFileAtomic } from '../../../models/storage.js';
-import { DEFAULT_MIN_DETECTION_SCORE, FaceDetector } from '../face/detector.js';
+import { cacheRoot, writeFileAtomic } from '../../../common/node/storage.js';
+import { FaceDetector } from '../face/detector.js';
 import { FaceMesh } from '../face/landmarks.js';
-import { FaceTracker, type TrackedFace, type TrackerOptions } from '../face/tracker.js';
+import { FaceTracker, type TrackedFace } from '../face/tracker.js';
+import type { FaceSettings } from './face-settings.js';
 import { SessionFactory, type ExecutionProviderChoice } from '../onnx/sessions.js';
 import { VideoDecoder, type Frame } from '../video/decode.js';
 import { probeVideo, type VideoInfo } from '../video/probe.js';
@@ -29,23 +30,23 @@ export const TRACKING_VERSION = 1;
 /** Frames between appearance updates of a track (for re-identification). */
 const REID_EVERY = 15;
 
-export interface FeaturePipelineOptions {
-  tools: VideoTools;
-  extractors?: string[];
+/** Where models run; changes speed, not results. */
+export interface RuntimeOptions {
   provider?: ExecutionProviderChoice;
   threads?: number;
-  stride?: number;
-  start?: number;
-  end?: number;
-  /** Frames larger than this (longer side, pixels) are downscaled before detection. Default 1280. */
-  maxSide?: number;
-  tracker?: TrackerOptions;
-  /** Detector score a face needs to start a track. */
-  minDetectionScore?: number;
-  /** Re-identify faces that leave and come back by their appearance (runs the descriptor net on new tracks). */
-  reid?: boolean;
-  /** Feature cache folder; false disables the cache. */
+}
+
+/** How videos become faces and features, all but which extractors. */
+export interface VideoOptions extends RuntimeOptions {
+  tools: VideoTools;
+  /** Resolved at the edge (resolveFaceSettings); part of the cache key. */
+  face: FaceSettings;
+  /** Feature cache folder (default: the user cache folder); false disables the cache. */
   cacheDir?: string | false;
+}
+
+export interface FeaturePipelineOptions extends VideoOptions {
+  extractors?: string[];
 }
 
 export interface VideoProgress {
@@ -96,23 +97,17 @@ export class FeaturePipeline {
 
   static async create(options: FeaturePipelineOptions): Promise<FeaturePipeline> {
     const sessions = new SessionFactory({ provider: options.provider, threads: options.threads });
-    const detector = await FaceDetector.create(sessions, { minScore: options.minDetectionScore });
+    const detector = await FaceDetector.create(sessions, { minScore: options.face.minDetectionScore });
     const mesh = await FaceMesh.create(sessions);
     const extractors = await createExtractors(options.extractors ?? DEFAULT_EXTRACTORS, sessions);
     let identifier: ImageModelExtractor | undefined;
-    if (options.reid !== false) {
+    if (options.face.reid) {
       const found = extractors.find((e) => e.id === 'faceres');
       identifier = (found as ImageModelExtractor | undefined) ?? ((await createExtractors(['faceres'], sessions))[0] as ImageModelExtractor);
     }
     const trackingKey = shortHash({
       v: TRACKING_VERSION,
-      stride: options.stride ?? 1,
-      start: options.start ?? null,
-      end: options.end ?? null,
-      maxSide: options.maxSide ?? 1280,
-      tracker: options.tracker ?? {},
-      minDetectionScore: options.minDetectionScore ?? null,
-      reid: options.reid !== false,
+      face: options.face,
       models: ['blazeface', 'facemesh', ...(identifier ? ['faceres'] : [])].map((id) => path.basename(ensureFaceModel(id as 'blazeface'))),
     });
     return new FeaturePipeline(options, sessions, extractors, detector, mesh, identifier, trackingKey);
@@ -174,11 +169,12 @@ export class FeaturePipeline {
     warnings: string[],
   ): Promise<number> {
     const o = this.options;
-    const decoder = new VideoDecoder(info, { ffmpeg: o.tools.ffmpeg, ffprobe: o.tools.ffprobe, stride: o.stride, start: o.start, end: o.end, maxSide: o.maxSide ?? 1280, signal: run.signal });
+    const f = o.face;
+    const decoder = new VideoDecoder(info, { ffmpeg: o.tools.ffmpeg, ffprobe: o.tools.ffprobe, stride: f.stride, start: f.start ?? undefined, end: f.end ?? undefined, maxSide: f.maxSide, signal: run.signal });
     // Landmarks come back in decoded-frame pixels; report them in the video's own pixels.
     const toVideo = info.width / decoder.width;
-    const total = expectedFrames(info, o);
-    const tracker = replayFrom ? undefined : new FaceTracker(this.detector, this.mesh, o.tracker);
+    const total = expectedFrames(info, f);
+    const tracker = replayFrom ? undefined : new FaceTracker(this.detector, this.mesh, { detectEvery: f.detectEvery, minFaceScore: f.minFaceScore, maxFaces: f.maxFaces });
     const replay = replayFrom ? new TrackingReplay(replayFrom) : undefined;
     const facesCsv = replayFrom ? undefined : new FacesCsvWriter(path.join(staging, 'faces.csv'));
     const geometry = replayFrom ? undefined : new NpyWriter(path.join(staging, 'geometry.npy'), GEOMETRY_COLS);
@@ -294,10 +290,7 @@ export class FeaturePipeline {
       rows,
       rowsAlignWith: path.basename(facesCsv),
       noFaceRows: 'NaN',
-      settings: {
-        stride: this.options.stride ?? 1, start: this.options.start ?? null, end: this.options.end ?? null, maxSide: this.options.maxSide ?? 1280,
-        tracker: this.options.tracker ?? {}, minDetectionScore: this.options.minDetectionScore ?? DEFAULT_MIN_DETECTION_SCORE, reid: this.options.reid !== false,
-      },
+      settings: this.options.face,
       executionProvider: this.provider,
       extractors: this.extractors.reduce<{ id: string; version: string; description: string; dim: number; offset: number }[]>((acc, e) => {
         const offset = acc.length ? acc[acc.length - 1].offset + acc[acc.length - 1].dim : 0;
@@ -320,10 +313,10 @@ function removeLeftovers(outDir: string, stem: string): void {
   }
 }
 
-function expectedFrames(info: VideoInfo, o: FeaturePipelineOptions): number {
-  const span = Math.max(0, Math.min(o.end ?? Infinity, info.durationSec || Infinity) - (o.start ?? 0));
-  const inRange = Number.isFinite(span) && (o.start !== undefined || o.end !== undefined) ? Math.round(span * info.fps) : info.frameCount;
-  return Math.max(1, Math.ceil(inRange / Math.max(1, o.stride ?? 1)));
+function expectedFrames(info: VideoInfo, f: FaceSettings): number {
+  const span = Math.max(0, Math.min(f.end ?? Infinity, info.durationSec || Infinity) - (f.start ?? 0));
+  const inRange = Number.isFinite(span) && (f.start !== null || f.end !== null) ? Math.round(span * info.fps) : info.frameCount;
+  return Math.max(1, Math.ceil(inRange / f.stride));
 }
 
 function scaleRow(row: FaceRow, s: number): FaceRow {

@@ -6,8 +6,6 @@
  * fit fails gets NaN (an empty cell downstream), like a frame without a face.
  */
 import { canonicalFace, type CanonicalFace } from '../../../models/pretrained/canonical-face.js';
-import { ModelSourceError } from '../../../models/pretrained/face-models.js';
-import { UserError } from '../errors.js';
 import { OPENFACE_GAZE_COLUMNS, OPENFACE_POSE_COLUMNS } from '../export/columns.js';
 import { estimateGaze } from '../face/gaze.js';
 import { defaultIntrinsics, estimateHeadPose, type HeadPose } from '../face/head-pose.js';
@@ -15,15 +13,6 @@ import { IrisModel } from '../face/iris.js';
 import type { SessionFactory } from '../onnx/sessions.js';
 import type { Frame } from '../video/decode.js';
 import type { FaceGeometry, FeatureExtractor } from './extractor.js';
-
-function loadCanonicalFace(): CanonicalFace {
-  try {
-    return canonicalFace();
-  } catch (err) {
-    if (err instanceof ModelSourceError) throw new UserError(err.message, err.hint, err.file);
-    throw err;
-  }
-}
 
 /** The pose of one face, or undefined when the fit cannot be made (degenerate landmarks). */
 function poseOf(face: FaceGeometry, frame: Pick<Frame, 'width' | 'height'>, model: CanonicalFace): HeadPose | undefined {
@@ -43,7 +32,7 @@ export class HeadPoseExtractor implements FeatureExtractor {
   readonly dim = OPENFACE_POSE_COLUMNS.length;
   readonly columns = OPENFACE_POSE_COLUMNS.map((c) => `pose.${c.slice('pose_'.length)}`);
   readonly description = "head pose in OpenFace's conventions: translation (mm) and rotation (radians) of the canonical face fitted to the landmarks";
-  private readonly model = loadCanonicalFace();
+  private readonly model: CanonicalFace = canonicalFace(); // a missing package is a UserError naming it
 
   async run(frame: Frame, faces: FaceGeometry[]): Promise<Float32Array[]> {
     return faces.map((face) => {
@@ -59,7 +48,7 @@ export class GazeExtractor implements FeatureExtractor {
   readonly dim = OPENFACE_GAZE_COLUMNS.length;
   readonly columns = OPENFACE_GAZE_COLUMNS.map((c) => `gaze.${c.slice('gaze_'.length)}`);
   readonly description = "eye gaze in OpenFace's conventions: per-eye unit vectors and the two angles (radians), from the iris model and the head pose";
-  private readonly model = loadCanonicalFace();
+  private readonly model: CanonicalFace = canonicalFace(); // a missing package is a UserError naming it
 
   private constructor(private readonly iris: IrisModel) {}
 

@@ -3,7 +3,7 @@
  */
 import { EMOTION_CLASSES } from '../../../models/pretrained/face-models.js';
 import { openFaceModel } from '../onnx/face-models.js';
-import { UserError } from '../errors.js';
+import { UserError } from '../../../common/errors.js';
 import type { SessionFactory } from '../onnx/sessions.js';
 import type { FeatureExtractor } from './extractor.js';
 import { ImageModelExtractor } from './image-model.js';

@@ -4,11 +4,10 @@
  * start, an item that was running is queued again and the batch can be resumed. Each finished
  * video is also recorded in the output folder's run.json, as the `predict` command does.
  */
-import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { writeFileAtomic } from '../../../models/storage.js';
-import type { BatchItem, BatchState } from '../../api/contract.js';
-import { describeError } from '../errors.js';
+import type { BatchItem, BatchState } from '../../../common/job-states.js';
+import { describeError } from '../../../common/errors.js';
+import { isAbort, Job } from './job.js';
 import type { PredictionFormat } from '../export/prediction-csv.js';
 import { assignStems, collectVideos } from './inputs.js';
 import { runPredictJob } from '../predict/predict-job.js';
@@ -22,126 +21,116 @@ interface Saved {
 }
 
 export class BatchQueue {
-  private state: Saved;
-  private running = false;
-  private abort?: AbortController;
+  private readonly job: Job<Saved>;
+  /** What the video being interrupted becomes: queued again (pause) or cancelled. */
   private stopAs: 'queued' | 'cancelled' = 'queued';
 
   constructor(
-    private readonly file: string,
+    file: string,
     private readonly makePredictor: (bundles: string[]) => Promise<Predictor>,
-    private readonly onChange: (s: BatchState) => void,
+    onChange: (s: BatchState) => void,
   ) {
-    this.state = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Saved) : { items: [] };
-    // a run that was going when the app closed is picked up again
-    for (const item of this.state.items) if (item.status === 'running') item.status = 'queued';
+    this.job = new Job<Saved>({ items: [] }, {
+      file,
+      onChange: (s) => onChange(this.view(s)),
+      // a run that was going when the app closed is picked up again
+      revive: (saved) => ({ ...saved, items: saved.items.map((i) => (i.status === 'running' ? { ...i, status: 'queued' } : i)) }),
+    });
+  }
+
+  private view(s: Saved): BatchState {
+    return { items: s.items, running: this.job.running, outDir: s.outDir, format: s.format };
   }
 
   snapshot(): BatchState {
-    return { items: this.state.items.map((i) => ({ ...i })), running: this.running, outDir: this.state.outDir, format: this.state.format };
-  }
-
-  private changed(): BatchState {
-    writeFileAtomic(this.file, `${JSON.stringify(this.state, null, 1)}\n`);
-    const s = this.snapshot();
-    this.onChange(s);
-    return s;
+    return this.view(this.job.snapshot());
   }
 
   add(paths: string[]): BatchState {
     const { videos, problems } = collectVideos(paths);
-    const have = new Set(this.state.items.map((i) => i.file));
-    for (const v of videos) if (!have.has(v.file)) this.state.items.push({ file: v.file, status: 'queued', done: 0, total: 0 });
-    for (const p of problems) this.state.items.push({ file: p.path, status: 'failed', done: 0, total: 0, error: `${p.path}: ${p.message}` });
-    return this.changed();
+    return this.view(this.job.update((s) => {
+      const have = new Set(s.items.map((i) => i.file));
+      for (const v of videos) if (!have.has(v.file)) s.items.push({ file: v.file, status: 'queued', done: 0, total: 0 });
+      for (const p of problems) s.items.push({ file: p.path, status: 'failed', done: 0, total: 0, error: `${p.path}: ${p.message}` });
+    }));
   }
 
   remove(file: string): BatchState {
-    if (this.running && this.state.items.find((i) => i.file === file)?.status === 'running') return this.snapshot();
-    this.state.items = this.state.items.filter((i) => i.file !== file);
-    return this.changed();
+    if (this.job.snapshot().items.find((i) => i.file === file)?.status === 'running') return this.snapshot();
+    return this.view(this.job.update((s) => {
+      s.items = s.items.filter((i) => i.file !== file);
+    }));
   }
 
   /** Starts (or resumes) processing the queued items in the background. */
   start(outDir: string, format: PredictionFormat, bundles: string[]): BatchState {
-    this.state.outDir = outDir;
-    this.state.format = format;
-    this.state.bundles = bundles;
-    for (const i of this.state.items) if (i.status === 'cancelled') i.status = 'queued';
-    if (!this.running) {
-      this.running = true;
-      void this.loop();
+    this.job.update((s) => {
+      Object.assign(s, { outDir, format, bundles });
+      for (const i of s.items) if (i.status === 'cancelled') i.status = 'queued';
+    });
+    if (!this.job.running) {
+      this.stopAs = 'queued';
+      this.job.start((signal) => this.loop(signal), (outcome) => this.job.update((s) => {
+        if (outcome.status !== 'failed') return;
+        // the batch itself could not run (e.g. the bundle): say so on the next waiting video
+        const item = s.items.find((i) => i.status === 'queued');
+        if (item) Object.assign(item, { status: 'failed', error: outcome.error });
+      }));
     }
-    return this.changed();
+    return this.snapshot();
   }
 
   /** Stops after interrupting the current video; it stays queued. */
   pause(): BatchState {
     this.stopAs = 'queued';
-    this.abort?.abort();
+    this.job.cancel();
     return this.snapshot();
   }
 
   /** Stops; the interrupted video and the ones still waiting are marked cancelled. */
   cancel(): BatchState {
     this.stopAs = 'cancelled';
-    this.abort?.abort();
-    if (!this.running) {
-      for (const i of this.state.items) if (i.status === 'queued') i.status = 'cancelled';
-      return this.changed();
-    }
-    return this.snapshot();
+    if (this.job.cancel()) return this.snapshot();
+    return this.view(this.job.update((s) => {
+      for (const i of s.items) if (i.status === 'queued') i.status = 'cancelled';
+    }));
   }
 
-  private async loop(): Promise<void> {
-    this.stopAs = 'queued';
-    try {
-      const predictor = await this.makePredictor(this.state.bundles ?? []);
-      const stems = new Map(assignStems(this.state.items.map((i) => i.file)).map((v) => [v.file, v.stem]));
-      for (;;) {
-        const item = this.state.items.find((i) => i.status === 'queued');
-        if (!item) break;
-        item.status = 'running';
-        item.done = 0;
-        item.error = undefined;
-        this.changed();
-        this.abort = new AbortController();
-        try {
-          const record = await runPredictJob(predictor, [{ file: item.file, stem: stems.get(item.file) ?? path.parse(item.file).name }],
-            { outDir: this.state.outDir as string, format: this.state.format ?? 'native', resume: true, signal: this.abort.signal }, {
-              onProgress: (p) => {
-                item.done = p.done;
-                item.total = p.total;
-                this.onChange(this.snapshot());
-              },
-            });
-          const r = Object.values(record.videos).find((v) => v.file === item.file);
-          item.status = r?.status === 'done' ? 'done' : 'failed';
-          item.error = r?.error;
-          item.output = r?.output;
-        } catch (err) {
-          if ((err as Error).name === 'AbortError') {
-            // set by pause() or cancel() while the video was running
-            const how = this.stopAs as 'queued' | 'cancelled';
-            item.status = how;
-            if (how === 'cancelled') for (const i of this.state.items) if (i.status === 'queued') i.status = 'cancelled';
-            break;
-          }
-          item.status = 'failed';
-          item.error = describeError(err);
+  private async loop(signal: AbortSignal): Promise<void> {
+    const { bundles, items } = this.job.snapshot();
+    const predictor = await this.makePredictor(bundles ?? []);
+    const stems = new Map(assignStems(items.map((i) => i.file)).map((v) => [v.file, v.stem]));
+    for (;;) {
+      const s = this.job.snapshot();
+      const index = s.items.findIndex((i) => i.status === 'queued');
+      if (index < 0) return;
+      const file = s.items[index].file;
+      // progress is reported, not saved (save false): a restart redoes the video anyway
+      const edit = (patch: Partial<BatchItem>, save = true) => this.job.update((st) => {
+        const item = st.items.find((i) => i.file === file);
+        if (item) Object.assign(item, patch);
+      }, { save });
+      edit({ status: 'running', done: 0, error: undefined });
+      try {
+        const record = await runPredictJob(predictor, [{ file, stem: stems.get(file) ?? path.parse(file).name }],
+          { outDir: s.outDir as string, format: s.format ?? 'native', resume: true, signal }, {
+            onProgress: (p) => edit({ done: p.done, total: p.total }, false),
+          });
+        const r = Object.values(record.videos).find((v) => v.file === file);
+        edit({ status: r?.status === 'done' ? 'done' : 'failed', error: r?.error, output: r?.output });
+      } catch (err) {
+        if (!isAbort(err) && !signal.aborted) {
+          edit({ status: 'failed', error: describeError(err) });
+          continue;
         }
-        this.changed();
+        const how = this.stopAs;
+        this.job.update((st) => {
+          const item = st.items.find((i) => i.file === file);
+          if (item) item.status = how;
+          if (how === 'cancelled') for (const i of st.items) if (i.status === 'queued') i.status = 'cancelled';
+        });
+        throw err;
       }
-    } catch (err) {
-      const item = this.state.items.find((i) => i.status === 'queued');
-      if (item) {
-        item.status = 'failed';
-        item.error = describeError(err);
-      }
-    } finally {
-      this.running = false;
-      this.abort = undefined;
-      this.changed();
     }
   }
 }

@@ -11,7 +11,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
-import { UserError } from '../errors.js';
+import { UserError } from '../../../common/errors.js';
 
 export const EXECUTION_PROVIDERS = ['auto', 'cpu', 'webgpu', 'cuda', 'dml', 'coreml'] as const;
 export type ExecutionProviderChoice = (typeof EXECUTION_PROVIDERS)[number];

@@ -6,9 +6,9 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { readNpyHeader, readNpyRows } from '../../../models/data/npy.js';
-import { writeFileAtomic } from '../../../models/storage.js';
-import { toolVersion } from '../../../models/version.js';
-import { describeError, UserError } from '../errors.js';
+import { writeFileAtomic } from '../../../common/node/storage.js';
+import { toolVersion } from '../../../common/node/version.js';
+import { describeError, UserError } from '../../../common/errors.js';
 import { predictionFileName, writePredictions, type PredictionFormat } from '../export/prediction-csv.js';
 import { precomputedBlocks, type Predictor } from './predictor.js';
 import { RUN_FILE, type RunRecord, type VideoRecord } from './predict-job.js';
@@ -27,7 +27,7 @@ export async function predictFeatureFiles(predictor: Predictor, files: string[],
   const dim = bundle.manifest.features.dim;
   const record: RunRecord = {
     tool: 'affect-studio', version: toolVersion(), started: new Date().toISOString(), updated: '', settingsKey: '',
-    settings: { format: o.format, precomputedFeatures: path.dirname(files[0]), fps: o.fps, maxGapSeconds: predictor.options.maxGapSeconds ?? 1 },
+    settings: { format: o.format, precomputedFeatures: path.dirname(files[0]), fps: o.fps, maxGapSeconds: predictor.options.maxGapSeconds },
     executionProvider: predictor.provider, bundles: predictor.bundles, auThresholds: predictor.auThresholds, videos: {},
   };
   for (const file of files) {
@@ -47,7 +47,7 @@ export async function predictFeatureFiles(predictor: Predictor, files: string[],
           faceRows.push({ frame: start + r + 1, timestamp: (start + r) / o.fps, faceId: present ? 0 : undefined });
         }
       }
-      const rows = await predictor.predictRows(faceRows, file, blocks, Math.round((predictor.options.maxGapSeconds ?? 1) * o.fps));
+      const rows = await predictor.predictRows(faceRows, file, blocks, Math.round(predictor.options.maxGapSeconds * o.fps));
       const output = path.join(o.outDir, predictionFileName(stem, o.format));
       writePredictions(output, o.format, stem, rows, predictor.auThresholds, file);
       entry = { file, status: 'done', output: path.basename(output), frames: h.rows, faceRows: faceRows.filter((r) => r.faceId !== undefined).length, faceIds: [0], seconds: (performance.now() - t0) / 1000 };

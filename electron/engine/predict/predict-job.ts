@@ -7,12 +7,12 @@
  */
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { writeFileAtomic } from '../../../models/storage.js';
-import { describeError, UserError } from '../errors.js';
+import { writeFileAtomic } from '../../../common/node/storage.js';
+import { describeError, UserError } from '../../../common/errors.js';
 import { shortHash } from '../features/cache.js';
 import type { VideoProgress } from '../features/pipeline.js';
 import type { VideoInput } from '../jobs/inputs.js';
-import { toolVersion } from '../../../models/version.js';
+import { toolVersion } from '../../../common/node/version.js';
 import { abawFile, predictionFileName, writePredictions, type PredictionFormat } from '../export/prediction-csv.js';
 import type { Predictor } from './predictor.js';
 
@@ -63,12 +63,9 @@ export async function runPredictJob(
   const settings = {
     format,
     bundles: predictor.bundles.map((b) => ({ id: b.id, version: b.version, hash: b.hash, weight: b.weight, smoothing: b.smoothing })),
-    maxGapSeconds: predictor.options.maxGapSeconds ?? 1,
+    maxGapSeconds: predictor.options.maxGapSeconds,
+    face: predictor.options.video?.face,
     gaze: predictor.options.gaze !== false,
-    features: {
-      stride: predictor.options.stride ?? 1, start: predictor.options.start ?? null, end: predictor.options.end ?? null,
-      maxSide: predictor.options.maxSide ?? 1280, tracker: predictor.options.tracker ?? {}, reid: predictor.options.reid !== false,
-    },
   };
   const settingsKey = shortHash(settings);
   const runFile = path.join(outDir, RUN_FILE);

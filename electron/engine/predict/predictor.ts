@@ -6,9 +6,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { labelsMatchAbaw, loadAnyBundle, type LoadedBundle } from '../../../models/bundle/manifest.js';
-import { AUS } from '../../../models/labels.js';
-import { UserError } from '../errors.js';
-import { FeaturePipeline, type FeaturePipelineOptions, type VideoFeaturesResult, type VideoProgress } from '../features/pipeline.js';
+import { AUS } from '../../../common/labels.js';
+import { UserError } from '../../../common/errors.js';
+import { FeaturePipeline, type RuntimeOptions, type VideoFeaturesResult, type VideoOptions, type VideoProgress } from '../features/pipeline.js';
 import { readNpyHeader, readNpyRows, type NpyInfo } from '../../../models/data/npy.js';
 import { BundleRunner, type FeatureSequence } from '../temporal/runner.js';
 import { SessionFactory } from '../onnx/sessions.js';
@@ -37,7 +37,10 @@ export interface PredictionRow {
 export const POSE_EXTRACTOR = 'pose';
 export const GAZE_EXTRACTOR = 'gaze';
 
-export interface PredictorOptions extends Omit<FeaturePipelineOptions, 'extractors'> {
+/** Longest absence (seconds) a face track bridges without restarting its sequence, unless told otherwise. */
+export const DEFAULT_MAX_GAP_SECONDS = 1;
+
+export interface PredictorOptions extends RuntimeOptions {
   /** Bundle folders, in ensemble order. */
   bundleDirs: string[];
   /** Ensemble weights (default: equal). */
@@ -45,8 +48,10 @@ export interface PredictorOptions extends Omit<FeaturePipelineOptions, 'extracto
   /** Smoothing half-windows overriding every bundle's own (frames; 0 = off). */
   smoothing?: { valence?: number; arousal?: number };
   /** Longest absence (seconds) a face track bridges without restarting its sequence. */
-  maxGapSeconds?: number;
-  /** Estimate eye gaze (runs the iris model on every face: about as costly as the tracking). Default true. */
+  maxGapSeconds: number;
+  /** How videos become features; absent: the predictor runs on precomputed features files only. */
+  video?: Omit<VideoOptions, keyof RuntimeOptions>;
+  /** Estimate eye gaze on videos (runs the iris model on every face: about as costly as the tracking). Default true. */
   gaze?: boolean;
 }
 
@@ -72,16 +77,9 @@ export class Predictor {
     readonly auThresholds: number[],
   ) {}
 
-  static async create(options: PredictorOptions & { precomputed?: boolean }): Promise<Predictor> {
+  static async create(options: PredictorOptions): Promise<Predictor> {
     if (!options.bundleDirs.length) throw new UserError('no model bundle to run', 'pass --bundle, or install one (affect-studio bundles)');
-    const top = options.bundleDirs.map((dir) => {
-      try {
-        return loadAnyBundle(dir);
-      } catch (err) {
-        const e = err as { message: string; file?: string; hint?: string };
-        throw new UserError(e.message, e.hint ?? 'fix or reinstall the bundle', e.file ?? dir);
-      }
-    });
+    const top = options.bundleDirs.map((dir) => loadAnyBundle(dir));
     const topWeights = options.weights ?? top.map(() => 1);
     if (topWeights.length !== top.length || topWeights.some((w) => !(w > 0))) {
       throw new UserError(`${topWeights.length} ensemble weights for ${top.length} bundles`, 'give one positive weight per bundle, in --bundle order');
@@ -102,7 +100,7 @@ export class Predictor {
         if (!extractors.includes(spec)) extractors.push(spec);
       }
     }
-    if (options.precomputed) {
+    if (!options.video) {
       // features come from files: every bundle must read the same columns
       const first = loaded[0].manifest.features;
       for (const b of loaded) {
@@ -112,9 +110,9 @@ export class Predictor {
       }
     }
     // head pose always (it costs next to nothing), gaze unless turned off: they become CSV columns, not model inputs
-    for (const id of [POSE_EXTRACTOR, ...(options.gaze === false ? [] : [GAZE_EXTRACTOR])]) if (!extractors.includes(id)) extractors.push(id);
-    const features = options.precomputed ? undefined : await FeaturePipeline.create({ ...options, extractors });
-    for (const b of options.precomputed ? [] : loaded) {
+    if (options.video) for (const id of [POSE_EXTRACTOR, ...(options.gaze === false ? [] : [GAZE_EXTRACTOR])]) if (!extractors.includes(id)) extractors.push(id);
+    const features = options.video && await FeaturePipeline.create({ ...options.video, provider: options.provider, threads: options.threads, extractors });
+    for (const b of features ? loaded : []) {
       for (const e of b.manifest.features.extractors) {
         const have = features?.extractors.find((x) => x.id === e.id);
         if (!have || have.version !== e.version || have.dim !== e.dim) {
@@ -165,7 +163,7 @@ export class Predictor {
     }));
     const meta = JSON.parse(readFileSync(features.outputs.meta, 'utf8')) as { extractors: { id: string; offset: number; dim: number }[]; video: { fps: number } };
     const fps = meta.video.fps || 25;
-    const rows = await this.predictRows(faceRows, features.outputs.featuresNpy, meta.extractors, Math.round((this.options.maxGapSeconds ?? 1) * fps));
+    const rows = await this.predictRows(faceRows, features.outputs.featuresNpy, meta.extractors, Math.round(this.options.maxGapSeconds * fps));
     // seconds spent finding faces and features (decoding included) vs running the temporal models
     return { rows, features, fps, timings: { features: (t1 - t0) / 1000, temporal: (performance.now() - t1) / 1000 } };
   }

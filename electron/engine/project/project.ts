@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { writeFileAtomic } from '../../../models/storage.js';
+import { writeFileAtomic } from '../../../common/node/storage.js';
 import type { VideoInfo } from '../video/probe.js';
 
 export interface ProjectVideo {

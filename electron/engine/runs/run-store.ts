@@ -8,13 +8,13 @@
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
-import { AUS, EXPRESSIONS } from '../../../models/labels.js';
-import { writeFileAtomic } from '../../../models/storage.js';
-import type { FaceSeries, RunData, RunSummary } from '../../api/contract.js';
+import { AUS, EXPRESSIONS } from '../../../common/labels.js';
+import { writeFileAtomic } from '../../../common/node/storage.js';
+import type { FaceSeries, RunData, RunSummary } from '../../../common/run-data.js';
 import { NATIVE_COLUMNS, NATIVE_GAZE_COLUMNS, NATIVE_POSE_COLUMNS, OPENFACE_GAZE_COLUMNS, OPENFACE_POSE_COLUMNS, openFaceAu } from '../export/columns.js';
 import { nativeCsv } from '../export/prediction-csv.js';
 import type { PredictionRow } from '../predict/predictor.js';
-import { UserError } from '../errors.js';
+import { UserError } from '../../../common/errors.js';
 
 interface StoredRun extends RunSummary {
   videoKey: string;

@@ -1,7 +1,6 @@
 /**
  * After the models: smoothing of valence and arousal, and the ensemble of several bundles.
  */
-import { AUS, EXPRESSIONS } from '../../../models/labels.js';
 import { smooth } from '../../../models/temporal/smoothing.js';
 
 /** Per-frame predictions of one sequence: V/A in [-1, 1], class and AU probabilities in [0, 1]. */
@@ -13,8 +12,6 @@ export interface SequencePrediction {
   /** T × 12 */
   au?: Float32Array;
 }
-
-export { smooth };
 
 export function smoothPrediction(p: SequencePrediction, windows: { valence: number; arousal: number }): SequencePrediction {
   return {
@@ -41,12 +38,3 @@ export function ensemble(members: SequencePrediction[], weights: number[] = memb
   }
   return out;
 }
-
-export const argmax = (v: ArrayLike<number>, start: number, n: number): number => {
-  let best = 0;
-  for (let i = 1; i < n; i++) if (v[start + i] > v[start + best]) best = i;
-  return best;
-};
-
-export const EXPRESSION_COUNT = EXPRESSIONS.length;
-export const AU_COUNT = AUS.length;

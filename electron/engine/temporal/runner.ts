@@ -4,8 +4,8 @@
  * same length from different sequences (other faces, other videos) run as one batch.
  */
 import type { LoadedBundle } from '../../../models/bundle/manifest.js';
-import { AUS, EXPRESSIONS, TASK_DIMS } from '../../../models/labels.js';
-import { UserError } from '../errors.js';
+import { AUS, EXPRESSIONS, TASK_DIMS } from '../../../common/labels.js';
+import { UserError } from '../../../common/errors.js';
 import type { ModelSession, SessionFactory } from '../onnx/sessions.js';
 import type { SequencePrediction } from './postprocess.js';
 

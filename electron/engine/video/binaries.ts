@@ -4,7 +4,7 @@
  */
 import { accessSync, constants, existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { UserError } from '../errors.js';
+import { UserError } from '../../../common/errors.js';
 
 export interface VideoTools {
   ffmpeg: string;

@@ -9,7 +9,7 @@
  */
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import type { Readable } from 'node:stream';
-import { UserError } from '../errors.js';
+import { UserError } from '../../../common/errors.js';
 import { countShownPackets, type VideoInfo } from './probe.js';
 
 export interface DecodeOptions {

@@ -5,7 +5,7 @@
 import { execFile } from 'node:child_process';
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { promisify } from 'node:util';
-import { UserError } from '../errors.js';
+import { UserError } from '../../../common/errors.js';
 
 const run = promisify(execFile);
 

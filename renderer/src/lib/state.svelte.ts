@@ -6,7 +6,7 @@ import type { AnnotationDoc, AnnotationOp, AppInfoT, RunData, RunSummary, VideoS
 import { call, ApiError } from './api.js';
 import { clampView, type View } from './timeline-math.js';
 import { UndoStack } from './undo.js';
-import { applyOp as applyLocal } from '../../../electron/api/annotation-ops.js';
+import { applyOp as applyLocal } from '../../../common/annotations.js';
 
 export const app = $state({
   info: null as AppInfoT | null,

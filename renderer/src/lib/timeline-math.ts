@@ -55,18 +55,6 @@ export function visibleRange(times: ArrayLike<number>, v: View): [number, number
   return [Math.max(0, lowerBound(times, v.start) - 1), Math.min(times.length, lowerBound(times, v.end) + 1)];
 }
 
-/** Consecutive runs of equal values (e.g. the most probable class) within [from, to). */
-export function runs(values: (i: number) => number, from: number, to: number): { from: number; to: number; value: number }[] {
-  const out: { from: number; to: number; value: number }[] = [];
-  for (let i = from; i < to; i++) {
-    const v = values(i);
-    const last = out[out.length - 1];
-    if (last && last.value === v && last.to === i) last.to = i + 1;
-    else out.push({ from: i, to: i + 1, value: v });
-  }
-  return out;
-}
-
 /**
  * Reduces per-frame values to one value per pixel column (the maximum: short AU activations stay
  * visible when zoomed out). Columns without a sample are NaN.

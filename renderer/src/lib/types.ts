@@ -4,4 +4,4 @@ export type {
 } from '../../../electron/api/contract.js';
 import type { Responses } from '../../../electron/api/contract.js';
 export type AppInfoT = Responses['app.info'];
-export { EXPRESSIONS, AUS } from '../../../models/labels.js';
+export { EXPRESSIONS, AUS, topExpression } from '../../../common/labels.js';

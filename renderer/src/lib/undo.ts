@@ -2,8 +2,8 @@
  * Undo and redo of annotation edits: each user action is a group of operations together with the
  * operations that reverse it (computed before applying, from the document as it was).
  */
-import { applyOp, inverseOps } from '../../../electron/api/annotation-ops.js';
-import type { AnnotationDoc, AnnotationOp } from '../../../electron/api/contract.js';
+import { applyOp, inverseOps } from '../../../common/annotations.js';
+import type { AnnotationDoc, AnnotationOp } from '../../../common/annotations.js';
 
 export interface Edit {
   ops: AnnotationOp[];

@@ -1,9 +1,36 @@
 /**
- * Annotation documents change only through operations. The same pure functions apply them in the
- * UI (instantly, and to compute undo) and in the engine (which journals every operation to disk
- * before acknowledging it). No Node or DOM APIs here: both sides import this file.
+ * Annotation documents and the operations that change them. The same pure functions apply
+ * operations in the UI (instantly, and to compute undo) and in the engine (which journals every
+ * operation to disk before acknowledging it). No Node or DOM APIs here: both sides import this file.
  */
-import type { AnnotationDoc, AnnotationOp } from './contract.js';
+import { z } from 'zod';
+import { AUS } from './labels.js';
+
+const id = z.string().min(1).max(200);
+const seconds = z.number().finite().min(0);
+
+export interface AnnotationDoc {
+  format: 'affect-studio-annotation/1';
+  video: { path: string; name: string };
+  annotator: string;
+  created: string;
+  updated: string;
+  segments: { id: string; start: number; end: number; cls: number; source: 'human' | 'model'; confidence?: number }[];
+  aus: { id: string; au: string; start: number; end: number; intensity?: number; source: 'human' | 'model'; confidence?: number }[];
+  traces: { id: string; dims: 'va' | 'valence' | 'arousal'; input: string; started: string; samples: [number, number, number][] }[];
+}
+
+export const AnnotationOpSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('segment.add'), segment: z.object({ id, start: seconds, end: seconds, cls: z.number().int().min(0).max(7), source: z.enum(['human', 'model']).default('human'), confidence: z.number().min(0).max(1).optional() }) }),
+  z.object({ type: z.literal('segment.remove'), id }),
+  z.object({ type: z.literal('segment.update'), id, patch: z.object({ start: seconds.optional(), end: seconds.optional(), cls: z.number().int().min(0).max(7).optional() }) }),
+  z.object({ type: z.literal('au.add'), range: z.object({ id, au: z.string().regex(/^AU\d{1,2}$/), start: seconds, end: seconds, intensity: z.number().int().min(0).max(5).optional(), source: z.enum(['human', 'model']).default('human'), confidence: z.number().min(0).max(1).optional() }) }),
+  z.object({ type: z.literal('au.remove'), id }),
+  z.object({ type: z.literal('trace.start'), trace: z.object({ id, dims: z.enum(['va', 'valence', 'arousal']), input: z.enum(['mouse', 'keyboard', 'gamepad', 'model']), started: z.string().max(40) }) }),
+  z.object({ type: z.literal('trace.samples'), id, samples: z.array(z.tuple([seconds, z.number().min(-1).max(1), z.number().min(-1).max(1)])).max(10_000) }),
+  z.object({ type: z.literal('trace.remove'), id }),
+]);
+export type AnnotationOp = z.infer<typeof AnnotationOpSchema>;
 
 export function emptyDoc(video: { path: string; name: string }, annotator: string, now: string): AnnotationDoc {
   return { format: 'affect-studio-annotation/1', video, annotator, created: now, updated: now, segments: [], aus: [], traces: [] };
@@ -94,4 +121,21 @@ export function segmentAt(doc: AnnotationDoc, t: number): number | null {
     if (t >= s.start && t < s.end) return s.cls;
   }
   return null;
+}
+
+/**
+ * Per-frame AU labels: inside an AU's ranges 1; elsewhere within the span the annotator coded AUs
+ * (first to last AU range) 0; outside it null (not labelled).
+ */
+export function auAt(doc: AnnotationDoc, t: number): Int8Array | null {
+  if (!doc.aus.length) return null;
+  const lo = Math.min(...doc.aus.map((r) => r.start));
+  const hi = Math.max(...doc.aus.map((r) => r.end));
+  if (t < lo || t >= hi) return null;
+  const out = new Int8Array(AUS.length);
+  for (const r of doc.aus) {
+    const j = AUS.indexOf(r.au as (typeof AUS)[number]);
+    if (j >= 0 && t >= r.start && t < r.end) out[j] = 1;
+  }
+  return out;
 }

@@ -17,5 +17,12 @@ export const TASK_DIMS: Record<Task, number> = { valence: 1, arousal: 1, express
 /** Markers of a missing label in ABAW files. */
 export const INVALID = { va: -5, expression: -1, au: -1 } as const;
 
-/** Identifies the label schema a bundle predicts; ensembles need equal schemas. */
-export const LABEL_SCHEMA_ID = `abaw:${EXPRESSIONS.join('|')}:${AUS.join('|')}`;
+/** Index of the largest of `n` values starting at `start`. */
+export function argmax(v: ArrayLike<number>, start: number, n: number): number {
+  let best = 0;
+  for (let i = 1; i < n; i++) if (v[start + i] > v[start + best]) best = i;
+  return best;
+}
+
+/** The most probable expression of row `row` of a row-major [rows × 8] probability matrix. */
+export const topExpression = (probs: ArrayLike<number>, row = 0): number => argmax(probs, row * EXPRESSIONS.length, EXPRESSIONS.length);
