@@ -18,7 +18,7 @@ export const TASK_DIMS: Record<Task, number> = { valence: 1, arousal: 1, express
 export const INVALID = { va: -5, expression: -1, au: -1 } as const;
 
 /** Index of the largest of `n` values starting at `start`. */
-export function argmax(v: ArrayLike<number>, start: number, n: number): number {
+function argmax(v: ArrayLike<number>, start: number, n: number): number {
   let best = 0;
   for (let i = 1; i < n; i++) if (v[start + i] > v[start + best]) best = i;
   return best;

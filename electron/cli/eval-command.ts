@@ -17,7 +17,7 @@ interface EvalFlags {
 
 const f3 = (x: number): string => (Number.isNaN(x) ? '  n/a' : x.toFixed(3));
 
-export function formatReport(r: EvalReport): string {
+function formatReport(r: EvalReport): string {
   const lines = [
     `videos ${r.videos}, labelled frames ${r.labelledFrames}${r.missing.count ? `, ${r.missing.count} without prediction (skipped)` : ''}`,
     `frames scored: V ${r.frames.valence}, A ${r.frames.arousal}, expression ${r.frames.expression}, AU ${r.frames.au}`,

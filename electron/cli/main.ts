@@ -14,7 +14,7 @@ import { ensembleCommand } from './ensemble-command.js';
 import { toolVersion } from '../../common/node/version.js';
 
 
-export function buildProgram(): Command {
+function buildProgram(): Command {
   return new Command('affect-studio')
     .description('Facial affect analysis of video: faces, features, valence/arousal, expressions and action units.')
     .version(toolVersion())

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { defaultBundleDir, resolveBundleDir } from '../../models/bundle/store.js';
 import { DEFAULT_MAX_GAP_SECONDS, Predictor } from '../engine/predict/predictor.js';
-import { featureFiles, predictFeatureFiles } from '../engine/predict/predict-features.js';
+import { DEFAULT_FEATURES_FPS, featureFiles, predictFeatureFiles } from '../engine/predict/predict-features.js';
 import { ABAW_COMBINED, RUN_FILE, runPredictJob } from '../engine/predict/predict-job.js';
 import { PREDICTION_FORMATS, type PredictionFormat } from '../engine/export/prediction-csv.js';
 import { UserError } from '../../common/errors.js';
@@ -66,7 +66,7 @@ export function predictCommand(): Command {
       const n = Number(v);
       if (!(n > 0)) throw new InvalidArgumentError('expected frames per second > 0');
       return n;
-    }, 30)
+    }, DEFAULT_FEATURES_FPS)
     .requiredOption('-o, --out <dir>', 'output folder (created if missing)')
     .option('-b, --bundle <id|path>', 'model bundle to run; repeat for an ensemble (default: the default bundle)', collect)
     .option('--weights <list>', 'ensemble weights, one per --bundle, e.g. 2,1', weightsList)

@@ -4,13 +4,12 @@
  * the printed URL (as Jupyter does) and then kept in an HttpOnly cookie.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { createReadStream, existsSync, statSync } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import http from 'node:http';
-import path from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { ApiService } from '../api/service.js';
 import { mediaResponse } from '../api/media.js';
-import { UserError } from '../../common/errors.js';
+import { answerCall, SECURITY_HEADERS, staticFile } from '../api/transport.js';
 
 export interface WebServerOptions {
   service: ApiService;
@@ -28,19 +27,6 @@ export interface RunningServer {
 }
 
 const COOKIE = 'affect_studio_token';
-const STATIC_TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8', '.svg': 'image/svg+xml',
-  '.png': 'image/png', '.ico': 'image/x-icon', '.json': 'application/json', '.woff2': 'font/woff2',
-};
-
-/** The page's Content-Security-Policy: only this origin's scripts; no inline scripts, no plugins, no framing. */
-export const CONTENT_SECURITY_POLICY = [
-  "default-src 'self'", "script-src 'self'", "style-src 'self' 'unsafe-inline'", "img-src 'self' data: blob:", "media-src 'self' blob:",
-  "connect-src 'self'", "font-src 'self'", "object-src 'none'", "base-uri 'none'", "frame-ancestors 'none'", "form-action 'none'",
-].join('; ');
-
-const SECURITY_HEADERS = { 'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'no-referrer', 'Cross-Origin-Opener-Policy': 'same-origin' };
-
 function sameToken(given: string | undefined | null, token: string): boolean {
   if (!given) return false;
   const a = Buffer.from(given);
@@ -80,14 +66,10 @@ export async function startWebServer(options: WebServerOptions): Promise<Running
   };
 
   const serveStatic = (res: http.ServerResponse, pathname: string) => {
-    const root = path.resolve(options.staticDir);
-    let file = path.resolve(root, `.${decodeURIComponent(pathname)}`);
-    if (!file.startsWith(root + path.sep) && file !== root) return json(res, 404, { error: 'not found' });
-    if (!existsSync(file) || statSync(file).isDirectory()) file = path.join(root, 'index.html'); // the single-page app
-    if (!existsSync(file)) return json(res, 500, { error: `the UI is not built (${root}); run \`npm run build\`` });
-    const type = STATIC_TYPES[path.extname(file)] ?? 'application/octet-stream';
-    res.writeHead(200, { 'Content-Type': type, 'Content-Security-Policy': CONTENT_SECURITY_POLICY, 'Cache-Control': 'no-cache', ...SECURITY_HEADERS });
-    createReadStream(file).pipe(res);
+    const r = staticFile(options.staticDir, pathname);
+    if (r.status !== 200) return json(res, r.status, { error: r.error });
+    res.writeHead(200, r.headers);
+    createReadStream(r.file).pipe(res);
   };
 
   const server = http.createServer((req, res) => {
@@ -118,15 +100,9 @@ export async function startWebServer(options: WebServerOptions): Promise<Running
         } catch {
           return json(res, 400, { error: 'request body is not JSON' });
         }
-        try {
-          json(res, 200, await service.call(method, args));
-        } catch (err) {
-          if (err instanceof UserError) json(res, 400, { error: err.message, hint: err.hint, file: err.file });
-          else {
-            console.error(err);
-            json(res, 500, { error: (err as Error).message });
-          }
-        }
+        const answer = await answerCall(service, method, args);
+        if (answer.ok) json(res, 200, answer.value);
+        else json(res, answer.status, answer.error);
       });
       return;
     }

@@ -9,11 +9,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { dataRoot } from '../../common/node/storage.js';
-import { writeFileAtomic } from '../../common/node/storage.js';
+import { dataRoot, writeFileAtomic } from '../../common/node/storage.js';
 import { ApiService } from '../api/service.js';
 import { mediaResponse } from '../api/media.js';
-import { UserError } from '../../common/errors.js';
+import { answerCall, staticFile } from '../api/transport.js';
 import { VIDEO_EXTENSIONS } from '../engine/jobs/inputs.js';
 import { packageRoot } from '../../common/node/version.js';
 
@@ -93,12 +92,10 @@ function buildMenu(): void {
   Menu.setApplicationMenu(Menu.buildFromTemplate(template));
 }
 
-async function serveFile(root: string, pathname: string): Promise<Response> {
-  const file = path.resolve(root, `.${decodeURIComponent(pathname)}`);
-  if (!file.startsWith(root + path.sep)) return new Response('not found', { status: 404 });
-  const target = existsSync(file) ? file : path.join(root, 'index.html');
-  const types: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml', '.map': 'application/json' };
-  return new Response(readFileSync(target), { headers: { 'Content-Type': types[path.extname(target)] ?? 'application/octet-stream' } });
+function serveFile(root: string, pathname: string): Response {
+  const r = staticFile(root, pathname);
+  if (r.status !== 200) return new Response(r.error, { status: r.status });
+  return new Response(readFileSync(r.file), { headers: r.headers });
 }
 
 app.whenReady().then(() => {
@@ -117,13 +114,8 @@ app.whenReady().then(() => {
     if (typeof method !== 'string' || (args !== undefined && (typeof args !== 'object' || args === null || Array.isArray(args)))) {
       return { ok: false, error: { error: 'malformed request' } };
     }
-    try {
-      return { ok: true, value: await service.call(method, args) };
-    } catch (err) {
-      if (err instanceof UserError) return { ok: false, error: { error: err.message, hint: err.hint, file: err.file } };
-      console.error(err);
-      return { ok: false, error: { error: (err as Error).message } };
-    }
+    const answer = await answerCall(service, method, args);
+    return answer.ok ? answer : { ok: false, error: answer.error };
   });
 
   win = new BrowserWindow({

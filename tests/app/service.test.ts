@@ -86,7 +86,8 @@ describe('API service', () => {
     expect((err as UserError).describe()).toMatch(/no testsrc-10-25-160x120\.txt in VA_Estimation_Challenge/);
   });
 
-  it.skipIf(!existsSync(path.resolve(repoRoot, '../shared/data/peer-outputs/OpenFace_Test.csv')))('imports a real OpenFace 2.x CSV (", " separators) as a run', async () => {
+  it('imports a real OpenFace 2.x CSV (", " separators) as a run', async ({ skip }) => {
+    skip(!existsSync(path.resolve(repoRoot, '../shared/data/peer-outputs/OpenFace_Test.csv')), 'needs ../shared/data/peer-outputs/OpenFace_Test.csv (absent on this machine)');
     const s = service();
     const v = await s.call<'videos.open'>('videos.open', { path: testPatternVideo(10, 25) });
     const run = await s.call<'runs.import'>('runs.import', { videoId: v.videoId, path: path.resolve(repoRoot, '../shared/data/peer-outputs/OpenFace_Test.csv') });

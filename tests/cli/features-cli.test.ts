@@ -1,8 +1,8 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { runCli } from '../helpers/cli.js';
-import { ffmpegFixture, freshDir, haveSharedVideos, sampleVideo, sharedVideo, testPatternVideo } from '../helpers/fixtures.js';
+import { ffmpegFixture, freshDir, haveSharedVideos, SKIP_SHARED, sampleVideo, sharedVideo, testPatternVideo } from '../helpers/fixtures.js';
 import { humanModelsDir } from '../../models/pretrained/face-models.js';
 
 describe('affect-studio features (command line)', () => {
@@ -122,9 +122,9 @@ describe('affect-studio features (command line)', () => {
   });
 });
 
-describe.skipIf(!haveSharedVideos)('the shared clips through the CLI', () => {
-  beforeAll(() => undefined);
-  it('face appears mid-way in an HEVC .mov: handled', async () => {
+describe('the shared clips through the CLI', () => {
+  it('face appears mid-way in an HEVC .mov: handled', async ({ skip }) => {
+    skip(!haveSharedVideos, SKIP_SHARED);
     const out = freshDir('o');
     const r = await runCli(['features', sharedVideo('noface_face.mov'), '--out', out, '-x', 'landmarks']);
     expect(r.code).toBe(0);

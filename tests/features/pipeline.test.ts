@@ -6,7 +6,7 @@ import { parse } from 'csv-parse/sync';
 import { FeaturePipeline } from '../../electron/engine/features/pipeline.js';
 import { FACES_COLUMNS } from '../../electron/engine/features/faces-table.js';
 import { readNpyHeader, readNpyRows } from '../../models/data/npy.js';
-import { faceLeavesAndReturns, freshDir, haveSharedVideos, sampleVideo, sharedVideo, tools, twoFaceVideo } from '../helpers/fixtures.js';
+import { faceLeavesAndReturns, freshDir, haveSharedVideos, SKIP_SHARED, sampleVideo, sharedVideo, tools, twoFaceVideo } from '../helpers/fixtures.js';
 
 type Row = Record<(typeof FACES_COLUMNS)[number], string>;
 const readRows = (file: string): Row[] => parse(readFileSync(file), { columns: true }) as Row[];
@@ -73,7 +73,8 @@ describe('features pipeline on real face videos', () => {
     }
   });
 
-  it.skipIf(!haveSharedVideos)('a face that appears mid-way (HEVC, variable frame rate): rows before it are empty, features NaN', async () => {
+  it('a face that appears mid-way (HEVC, variable frame rate): rows before it are empty, features NaN', async ({ skip }) => {
+    skip(!haveSharedVideos, SKIP_SHARED);
     const r = await pipeline.run(sharedVideo('noface_face.mov'), { outDir: freshDir('out'), stem: 'nf' });
     const rows = readRows(r.outputs.facesCsv);
     expect(new Set(rows.map((x) => x.frame)).size).toBe(169);
@@ -89,7 +90,8 @@ describe('features pipeline on real face videos', () => {
     for (let i = 1; i < rows.length; i++) expect(Number(rows[i].timestamp)).toBeGreaterThan(Number(rows[i - 1].timestamp));
   });
 
-  it.skipIf(!haveSharedVideos)('a video without faces gives one empty row per frame', async () => {
+  it('a video without faces gives one empty row per frame', async ({ skip }) => {
+    skip(!haveSharedVideos, SKIP_SHARED);
     const r = await pipeline.run(sharedVideo('no_face.mp4'), { outDir: freshDir('out'), stem: 'none' });
     const rows = readRows(r.outputs.facesCsv);
     expect(rows).toHaveLength(95);

@@ -7,7 +7,7 @@ import { NATIVE_COLUMNS, NATIVE_GAZE_COLUMNS, NATIVE_POSE_COLUMNS, OPENFACE_COLU
 import { AUS, EXPRESSIONS } from '../../common/labels.js';
 import { CLI, runCli } from '../helpers/cli.js';
 import { randomGruBundle } from '../helpers/bundles.js';
-import { freshDir, haveSharedVideos, repoRoot, sampleVideo, sharedVideo, testPatternVideo } from '../helpers/fixtures.js';
+import { freshDir, haveSharedVideos, repoRoot, SKIP_SHARED, sampleVideo, sharedVideo, testPatternVideo } from '../helpers/fixtures.js';
 
 type Row = Record<string, string>;
 const csv = (file: string): Row[] => parse(readFileSync(file), { columns: true }) as Row[];
@@ -139,7 +139,8 @@ describe('predict on the acted-expressions clip (starter bundle)', () => {
     expect(run.settings.gaze).toBe(false);
   });
 
-  it.skipIf(!haveSharedVideos)('a video without faces: every frame present with success 0 and empty predictions, pose and gaze', async () => {
+  it('a video without faces: every frame present with success 0 and empty predictions, pose and gaze', async ({ skip }) => {
+    skip(!haveSharedVideos, SKIP_SHARED);
     const o = freshDir('pred');
     const r = await runCli(['predict', sharedVideo('no_face.mp4'), '--out', o]);
     expect(r.code).toBe(0);

@@ -72,7 +72,8 @@ describe('probe and decode', () => {
     expect(red(24, 56)).toBe(false);
   });
 
-  it.skipIf(!haveSharedVideos)('does not call a file truncated when its edit list hides frames', async () => {
+  it('does not call a file truncated when its edit list hides frames', async ({ skip }) => {
+    skip(!haveSharedVideos, SKIP_SHARED);
     const { info, stats } = await decodeAll(sharedVideo('no_face.mp4'));
     expect(info.frameCount).toBe(98); // 3 of them discarded by the edit list
     expect(stats.decodedFrames).toBe(95);
@@ -87,7 +88,8 @@ describe('probe and decode', () => {
     expect(n).toBe(3);
   });
 
-  it.skipIf(!haveSharedVideos)('decodes the shared HEVC variable-rate clip', async () => {
+  it('decodes the shared HEVC variable-rate clip', async ({ skip }) => {
+    skip(!haveSharedVideos, SKIP_SHARED);
     const { info, frames, stats } = await decodeAll(sharedVideo('noface_face.mov'));
     expect(info.codec).toBe('hevc');
     expect(info.variableFrameRate).toBe(true);

@@ -4,15 +4,14 @@
  * the annotations at the frame's time — traces for V/A, segments for the expression, AU ranges.
  * Frames an annotator did not cover stay unlabelled (masked), as in ABAW files.
  */
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { parse } from 'csv-parse/sync';
 import { AUS } from '../../../common/labels.js';
 import { readNpyHeader, readNpyRows } from '../../../models/data/npy.js';
 import type { TrainSequence, TrainSet } from '../../../models/train/dataset.js';
 import { auAt, segmentAt, traceValueAt } from '../../../common/annotations.js';
 import type { AnnotationDoc } from '../../../common/annotations.js';
 import type { FeaturePipeline } from '../features/pipeline.js';
+import { mainFaceId, readFacesTable } from '../features/faces-table.js';
 import { UserError } from '../../../common/errors.js';
 
 export interface AnnotatedVideo {
@@ -26,21 +25,19 @@ export async function sequencesFromAnnotations(videos: AnnotatedVideo[], feature
   const dim = features.extractors.reduce((a, e) => a + e.dim, 0);
   for (const [i, v] of videos.entries()) {
     const r = await features.run(v.file, { outDir: workDir, stem: `v${i}`, signal });
-    const rows = parse(readFileSync(r.outputs.facesCsv), { columns: true }) as Record<string, string>[];
-    const counts = new Map<string, number>();
-    for (const row of rows) if (row.face_id !== '') counts.set(row.face_id, (counts.get(row.face_id) ?? 0) + 1);
-    const main = [...counts.entries()].sort((a, b) => b[1] - a[1])[0]?.[0];
+    const rows = readFacesTable(r.outputs.facesCsv);
+    const main = mainFaceId(rows);
     if (main === undefined) continue; // no face: nothing to learn from
-    const picked = rows.map((row, index) => ({ row, index })).filter(({ row }) => row.face_id === main);
+    const picked = rows.map((row, index) => ({ row, index })).filter(({ row }) => row.face?.faceId === main);
     const h = readNpyHeader(r.outputs.featuresNpy);
     const n = picked.length;
     const seq: TrainSequence = {
-      video: path.basename(v.file), frames: picked.map(({ row }) => Number(row.frame)), features: new Float32Array(n * dim),
+      video: path.basename(v.file), frames: picked.map(({ row }) => row.frame), features: new Float32Array(n * dim),
       valence: new Float32Array(n).fill(NaN), arousal: new Float32Array(n).fill(NaN), expression: new Int8Array(n).fill(-1), au: new Int8Array(n * AUS.length).fill(-1),
     };
     picked.forEach(({ row, index }, k) => {
       seq.features.set(readNpyRows(r.outputs.featuresNpy, h, index, 1), k * dim);
-      const t = Number(row.timestamp);
+      const t = row.timestamp;
       for (const doc of [...v.docs].reverse()) {
         const va = traceValueAt(doc, t);
         if (va.valence !== null) seq.valence[k] = va.valence;

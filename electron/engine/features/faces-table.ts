@@ -3,8 +3,9 @@
  * a processed frame without a face, so every processed frame is accounted for. Rows of the
  * matching `.features.npy` line up with these rows one to one.
  */
-import { createReadStream, openSync, writeSync, closeSync } from 'node:fs';
+import { closeSync, createReadStream, openSync, readFileSync, writeSync } from 'node:fs';
 import { parse } from 'csv-parse';
+import { parse as parseSync } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
 import type { Point } from '../face/geometry.js';
 
@@ -68,23 +69,39 @@ export class FacesCsvWriter {
   }
 }
 
+/** One parsed record of faces.csv (csv-parse with `columns: true`) → a row. */
+function toFaceRow(r: Record<string, string>): FaceRow {
+  const row: FaceRow = { frame: Number(r.frame), timestamp: Number(r.timestamp) };
+  if (r.face_id !== '') {
+    row.face = {
+      faceId: Number(r.face_id),
+      box: { x: Number(r.x), y: Number(r.y), w: Number(r.w), h: Number(r.h) },
+      score: Number(r.score),
+      keypoints: [
+        [Number(r.left_eye_x), Number(r.left_eye_y)], [Number(r.right_eye_x), Number(r.right_eye_y)], [Number(r.nose_x), Number(r.nose_y)],
+        [Number(r.mouth_left_x), Number(r.mouth_left_y)], [Number(r.mouth_right_x), Number(r.mouth_right_y)],
+      ],
+      roll: (Number(r.roll) * Math.PI) / 180,
+    };
+  }
+  return row;
+}
+
 /** Streams the rows of a faces.csv back (the replay of a cached tracking run). */
 export async function* readFacesCsv(file: string): AsyncGenerator<FaceRow> {
   const parser = createReadStream(file).pipe(parse({ columns: true }));
-  for await (const r of parser as AsyncIterable<Record<string, string>>) {
-    const row: FaceRow = { frame: Number(r.frame), timestamp: Number(r.timestamp) };
-    if (r.face_id !== '') {
-      row.face = {
-        faceId: Number(r.face_id),
-        box: { x: Number(r.x), y: Number(r.y), w: Number(r.w), h: Number(r.h) },
-        score: Number(r.score),
-        keypoints: [
-          [Number(r.left_eye_x), Number(r.left_eye_y)], [Number(r.right_eye_x), Number(r.right_eye_y)], [Number(r.nose_x), Number(r.nose_y)],
-          [Number(r.mouth_left_x), Number(r.mouth_left_y)], [Number(r.mouth_right_x), Number(r.mouth_right_y)],
-        ],
-        roll: (Number(r.roll) * Math.PI) / 180,
-      };
-    }
-    yield row;
-  }
+  for await (const r of parser as AsyncIterable<Record<string, string>>) yield toFaceRow(r);
+}
+
+/** All rows of a faces.csv (its text, or the file). */
+export function readFacesTable(file: string | { text: string | Buffer }): FaceRow[] {
+  const text = typeof file === 'string' ? readFileSync(file) : file.text;
+  return (parseSync(text, { columns: true }) as Record<string, string>[]).map(toFaceRow);
+}
+
+/** The face seen in most rows, or undefined when there is none. */
+export function mainFaceId(rows: FaceRow[]): number | undefined {
+  const counts = new Map<number, number>();
+  for (const r of rows) if (r.face) counts.set(r.face.faceId, (counts.get(r.face.faceId) ?? 0) + 1);
+  return [...counts.entries()].sort((a, b) => b[1] - a[1] || a[0] - b[0])[0]?.[0];
 }

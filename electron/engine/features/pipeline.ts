@@ -20,7 +20,7 @@ import { probeVideo, type VideoInfo } from '../video/probe.js';
 import type { VideoTools } from '../video/binaries.js';
 import { CacheEntry, decodeGeometry, encodeGeometry, extractorFile, fileSha256, GEOMETRY_COLS, shortHash } from './cache.js';
 import type { FaceGeometry, FeatureExtractor } from './extractor.js';
-import { FacesCsvWriter, readFacesCsv, type FaceRow } from './faces-table.js';
+import { FacesCsvWriter, readFacesCsv, readFacesTable, type FaceRow } from './faces-table.js';
 import { NpyWriter, readNpyHeader, readNpyRows } from '../../../models/data/npy.js';
 import { createExtractors, DEFAULT_EXTRACTORS } from './registry.js';
 import { ImageModelExtractor } from './image-model.js';
@@ -282,7 +282,7 @@ export class FeaturePipeline {
     writeFileAtomic(facesCsv, facesText);
     renameSync(tmpNpy, featuresNpy);
 
-    const stats = summariseFaces(facesText.toString('utf8'));
+    const stats = summariseFaces(readFacesTable({ text: facesText }));
     const video = { codec: info.codec, width: info.width, height: info.height, fps: info.fps, variableFrameRate: info.variableFrameRate, durationSec: info.durationSec, rotation: info.rotation };
     const metaJson = {
       format: 'affect-studio features v1',
@@ -328,20 +328,13 @@ function scaleRow(row: FaceRow, s: number): FaceRow {
   };
 }
 
-function summariseFaces(csv: string): { frames: number; faceRows: number; faceIds: number[] } {
-  const lines = csv.split('\n').slice(1).filter(Boolean);
-  const frames = new Set<string>();
-  const ids = new Set<number>();
-  let faceRows = 0;
-  for (const line of lines) {
-    const [frame, , id] = line.split(',');
-    frames.add(frame);
-    if (id !== '') {
-      faceRows++;
-      ids.add(Number(id));
-    }
-  }
-  return { frames: frames.size, faceRows, faceIds: [...ids].sort((a, b) => a - b) };
+function summariseFaces(rows: FaceRow[]): { frames: number; faceRows: number; faceIds: number[] } {
+  const withFace = rows.filter((r) => r.face);
+  return {
+    frames: new Set(rows.map((r) => r.frame)).size,
+    faceRows: withFace.length,
+    faceIds: [...new Set(withFace.map((r) => r.face?.faceId as number))].sort((a, b) => a - b),
+  };
 }
 
 /**

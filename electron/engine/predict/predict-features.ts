@@ -5,7 +5,7 @@
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { readNpyHeader, readNpyRows } from '../../../models/data/npy.js';
+import { readNpyHeader, readNpyRows, type NpyInfo } from '../../../models/data/npy.js';
 import { writeFileAtomic } from '../../../common/node/storage.js';
 import { toolVersion } from '../../../common/node/version.js';
 import { describeError, UserError } from '../../../common/errors.js';
@@ -13,12 +13,32 @@ import { predictionFileName, writePredictions, type PredictionFormat } from '../
 import { precomputedBlocks, type Predictor } from './predictor.js';
 import { RUN_FILE, type RunRecord, type VideoRecord } from './predict-job.js';
 
+/** Frame rate assumed for precomputed features (their rows carry no times), unless told otherwise. */
+export const DEFAULT_FEATURES_FPS = 30;
+
 export function featureFiles(dir: string): string[] {
   const root = existsSync(path.join(dir, 'features')) && statSync(path.join(dir, 'features')).isDirectory() ? path.join(dir, 'features') : dir;
   if (!existsSync(root)) throw new UserError('features folder not found', 'give the folder holding <video>.npy files', dir);
   const files = readdirSync(root).filter((f) => f.endsWith('.npy')).sort().map((f) => path.join(root, f));
   if (!files.length) throw new UserError('holds no <video>.npy files', 'give the folder holding the features', root);
   return files;
+}
+
+/**
+ * The rows of a precomputed features file as face rows: row k−1 is frame k at (k−1)/fps seconds,
+ * one face (id 0) where every value is finite, none where any is not.
+ */
+export function precomputedRows(file: string, h: NpyInfo, fps: number): { frame: number; timestamp: number; faceId?: number }[] {
+  const rows: { frame: number; timestamp: number; faceId?: number }[] = [];
+  for (let start = 0; start < h.rows; start += 1024) {
+    const n = Math.min(1024, h.rows - start);
+    const chunk = readNpyRows(file, h, start, n);
+    for (let r = 0; r < n; r++) {
+      const present = chunk.subarray(r * h.cols, (r + 1) * h.cols).every(Number.isFinite);
+      rows.push({ frame: start + r + 1, timestamp: (start + r) / fps, faceId: present ? 0 : undefined });
+    }
+  }
+  return rows;
 }
 
 export async function predictFeatureFiles(predictor: Predictor, files: string[], o: { outDir: string; format: PredictionFormat; fps: number; onVideo?: (r: VideoRecord & { stem: string }) => void }): Promise<RunRecord> {
@@ -37,16 +57,7 @@ export async function predictFeatureFiles(predictor: Predictor, files: string[],
     try {
       const h = readNpyHeader(file);
       if (h.cols !== dim) throw new UserError(`has ${h.cols} features per frame, the bundle reads ${dim}`, 'use features made with the backbone(s) the bundle was trained on', file);
-      const faceRows: { frame: number; timestamp: number; faceId?: number }[] = [];
-      for (let start = 0; start < h.rows; start += 1024) {
-        const n = Math.min(1024, h.rows - start);
-        const chunk = readNpyRows(file, h, start, n);
-        for (let r = 0; r < n; r++) {
-          const row = chunk.subarray(r * h.cols, (r + 1) * h.cols);
-          const present = row.every(Number.isFinite);
-          faceRows.push({ frame: start + r + 1, timestamp: (start + r) / o.fps, faceId: present ? 0 : undefined });
-        }
-      }
+      const faceRows = precomputedRows(file, h, o.fps);
       const rows = await predictor.predictRows(faceRows, file, blocks, Math.round(predictor.options.maxGapSeconds * o.fps));
       const output = path.join(o.outDir, predictionFileName(stem, o.format));
       writePredictions(output, o.format, stem, rows, predictor.auThresholds, file);

@@ -4,13 +4,13 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { parse } from 'csv-parse/sync';
 import { labelsMatchAbaw, loadAnyBundle, type LoadedBundle } from '../../../models/bundle/manifest.js';
 import { AUS } from '../../../common/labels.js';
 import { UserError } from '../../../common/errors.js';
 import { FeaturePipeline, type RuntimeOptions, type VideoFeaturesResult, type VideoOptions, type VideoProgress } from '../features/pipeline.js';
 import { readNpyHeader, readNpyRows, type NpyInfo } from '../../../models/data/npy.js';
 import { BundleRunner, type FeatureSequence } from '../temporal/runner.js';
+import { readFacesTable } from '../features/faces-table.js';
 import { SessionFactory } from '../onnx/sessions.js';
 import { buildSequences, type FaceRowRef } from '../temporal/sequences.js';
 import { ensemble, smoothPrediction, type SequencePrediction } from '../temporal/postprocess.js';
@@ -154,13 +154,7 @@ export class Predictor {
     const t0 = performance.now();
     const features = await this.features.run(file, { outDir: run.workDir, stem: run.stem, onProgress: run.onProgress, signal: run.signal });
     const t1 = performance.now();
-    const faceRows = (parse(readFileSync(features.outputs.facesCsv), { columns: true }) as Record<string, string>[]).map((r) => ({
-      frame: Number(r.frame),
-      timestamp: Number(r.timestamp),
-      faceId: r.face_id === '' ? undefined : Number(r.face_id),
-      faceScore: r.score === '' ? undefined : Number(r.score),
-      box: r.face_id === '' ? undefined : { x: Number(r.x), y: Number(r.y), w: Number(r.w), h: Number(r.h) },
-    }));
+    const faceRows = readFacesTable(features.outputs.facesCsv).map((r) => ({ frame: r.frame, timestamp: r.timestamp, faceId: r.face?.faceId, faceScore: r.face?.score, box: r.face?.box }));
     const meta = JSON.parse(readFileSync(features.outputs.meta, 'utf8')) as { extractors: { id: string; offset: number; dim: number }[]; video: { fps: number } };
     const fps = meta.video.fps || 25;
     const rows = await this.predictRows(faceRows, features.outputs.featuresNpy, meta.extractors, Math.round(this.options.maxGapSeconds * fps));

@@ -13,6 +13,7 @@ import { writeFileAtomic } from '../../../common/node/storage.js';
 import type { FaceSeries, RunData, RunSummary } from '../../../common/run-data.js';
 import { NATIVE_COLUMNS, NATIVE_GAZE_COLUMNS, NATIVE_POSE_COLUMNS, OPENFACE_GAZE_COLUMNS, OPENFACE_POSE_COLUMNS, openFaceAu } from '../export/columns.js';
 import { nativeCsv } from '../export/prediction-csv.js';
+import { readFacesTable } from '../features/faces-table.js';
 import type { PredictionRow } from '../predict/predictor.js';
 import { UserError } from '../../../common/errors.js';
 
@@ -77,8 +78,8 @@ export class RunStore {
     const rows = parse(readFileSync(path.join(found.dir, 'predictions.csv')), { columns: true }) as Record<string, string>[];
     const boxes = new Map<string, number[]>();
     if (existsSync(path.join(found.dir, 'faces.csv'))) {
-      for (const r of parse(readFileSync(path.join(found.dir, 'faces.csv')), { columns: true }) as Record<string, string>[]) {
-        if (r.face_id !== '') boxes.set(`${r.frame}/${r.face_id}`, [Number(r.x), Number(r.y), Number(r.w), Number(r.h)]);
+      for (const { frame, face } of readFacesTable(path.join(found.dir, 'faces.csv'))) {
+        if (face) boxes.set(`${frame}/${face.faceId}`, [face.box.x, face.box.y, face.box.w, face.box.h]);
       }
     }
     const faces = new Map<number, FaceSeries>();

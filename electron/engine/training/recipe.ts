@@ -50,7 +50,7 @@ export interface RecipeResult {
 export const TRAIN_CONFIG_FILE = 'train-config.json';
 
 /** The configuration of this run: the preset with overrides, or the one a resumed run started with. */
-export function runConfig(outDir: string, preset: Preset, overrides: RecipeOptions['overrides'] = {}): { config: TrainConfig; resuming: boolean } {
+function runConfig(outDir: string, preset: Preset, overrides: RecipeOptions['overrides'] = {}): { config: TrainConfig; resuming: boolean } {
   const resuming = existsSync(path.join(outDir, 'checkpoint', 'state.json'));
   const savedFile = path.join(outDir, TRAIN_CONFIG_FILE);
   if (resuming && existsSync(savedFile)) {
