@@ -21,6 +21,14 @@ export interface FaceSeries {
   au: number[] | null;
   /** frames × 4 (x, y, w, h) in video pixels, when the run knows the face boxes. */
   boxes: number[] | null;
+  /**
+   * frames × 3 head pitch, yaw, roll in degrees, row-major (OpenFace's pose_Rx, pose_Ry, pose_Rz, same
+   * signs: pitch > 0 head down, yaw > 0 turned towards the image's left, roll > 0 tilted towards the
+   * image's right); null entries where unknown, null when the run has no head pose.
+   */
+  pose: (number | null)[] | null;
+  /** frames × 2 gaze angles x, y in degrees (OpenFace's gaze_angle_x, gaze_angle_y: x > 0 looking towards the image's right, y > 0 down). */
+  gaze: (number | null)[] | null;
 }
 
 export interface RunData extends RunSummary {

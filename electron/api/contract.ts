@@ -40,11 +40,17 @@ export const Requests = {
   'annotations.prefill': z.object({ videoId: id, annotator, runId: id, minConfidence: z.number().min(0).max(1).default(0.6) }),
   'annotations.export': z.object({ videoId: id, annotator, dir: path }),
   'annotations.import': z.object({ videoId: id, annotator, dir: path }),
-  'agreement.compute': z.object({ videoId: id, runId: id.optional() }),
+  'agreement.compute': z.object({
+    videoId: id,
+    runId: id.optional(),
+    /** Leave out frames where the run's main face is turned further than this (degrees); needs runId. */
+    poseFilter: z.object({ maxYaw: z.number().positive().max(180).optional(), maxPitch: z.number().positive().max(180).optional() })
+      .refine((f) => f.maxYaw !== undefined || f.maxPitch !== undefined, 'give maxYaw and/or maxPitch').optional(),
+  }).refine((r) => !r.poseFilter || r.runId !== undefined, { message: 'a pose filter needs a run (runId) whose head pose it uses', path: ['poseFilter'] }),
   'batch.add': z.object({ paths: z.array(path).min(1).max(1000) }),
   'batch.remove': z.object({ file: path }),
   'batch.state': z.object({}),
-  'batch.start': z.object({ outDir: path, format: z.enum(['native', 'openface', 'abaw']).default('native'), bundles: z.array(z.string().min(1).max(4096)).max(8).default([]) }),
+  'batch.start': z.object({ outDir: path, format: z.enum(['native', 'openface', 'abaw', 'pyfeat']).default('native'), bundles: z.array(z.string().min(1).max(4096)).max(8).default([]) }),
   'batch.pause': z.object({}),
   'batch.cancel': z.object({}),
   'train.presets': z.object({}),

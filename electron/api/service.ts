@@ -219,10 +219,10 @@ export class ApiService {
       }
       return this.annotations.replace(videoId, annotator, doc);
     },
-    'agreement.compute': ({ videoId, runId }) => {
+    'agreement.compute': ({ videoId, runId, poseFilter }) => {
       const { v, base } = this.docBase(videoId);
       const docs = this.annotations.annotators(videoId).map((a) => this.annotations.load(videoId, a, base));
-      return agreement(docs, v.frameTimes, runId ? this.runs.load(runId) : undefined);
+      return agreement(docs, v.frameTimes, runId ? this.runs.load(runId) : undefined, poseFilter);
     },
 
     'batch.add': ({ paths }) => this.batch.add(paths),

@@ -24,6 +24,7 @@ interface PredictFlags extends FaceFlags {
   format: PredictionFormat;
   resume?: boolean;
   maxGap: number;
+  gaze: boolean;
   json?: boolean;
 }
 
@@ -46,10 +47,14 @@ export function predictCommand(): Command {
     .description('Predict valence, arousal, 8 expressions and 12 action units for every face in every frame.')
     .addHelpText('after', '\nWrites into --out, per video:\n' +
       '  native    <name>.csv: frame,timestamp,face_id,face_score,success,valence,arousal,expression,\n' +
-      '            Neutral…Other (probabilities),AU1…AU26 (probabilities); every frame present (no face: success 0)\n' +
+      '            Neutral…Other (probabilities),AU1…AU26 (probabilities),pose_pitch,pose_yaw,pose_roll,\n' +
+      '            gaze_x,gaze_y (degrees); every frame present (no face: success 0, empty cells)\n' +
       '  openface  <name>.openface.csv: OpenFace 2.x columns (frame, face_id, timestamp, confidence, success,\n' +
+      '            gaze_0_x…gaze_angle_y, pose_Tx…pose_Rz in OpenFace\'s units and signs,\n' +
       '            AUxx_r = probability, AUxx_c = presence at the bundle\'s threshold)\n' +
       `  abaw      <name>.abaw.txt and ${ABAW_COMBINED}: the ABAW multi-task challenge layout\n` +
+      '  pyfeat    <name>.pyfeat.csv: Py-Feat\'s Fex columns (frame from 0, FaceRect*, FaceScore, AU01…,\n' +
+      '            Pitch, Roll, Yaw, anger…neutral, input)\n' +
       `and ${RUN_FILE}: tool version, bundles and their hashes, execution provider, smoothing, ensemble, per-video timings and errors.\n\n` +
       'Bundles: "starter" (built in; not trained on Aff-Wild2), an installed bundle (affect-studio bundles list),\n' +
       'or a bundle folder. Several --bundle options make an ensemble (mean of V/A and of probabilities).\n' +
@@ -70,6 +75,7 @@ export function predictCommand(): Command {
     .addOption(new Option('--format <format>', 'prediction file format').choices([...PREDICTION_FORMATS]).default('native'))
     .option('--resume', `skip videos ${RUN_FILE} in --out marks as done; redo the rest`)
     .option('--max-gap <seconds>', 'a face absent longer than this starts a new sequence (state reset)', gapSeconds, DEFAULT_MAX_GAP_SECONDS)
+    .option('--no-gaze', 'skip eye gaze (the iris model costs about as much as face tracking); gaze cells stay empty')
     .option('--json', 'print the run record (run.json) to stdout at the end');
   addFaceOptions(cmd);
   addRuntimeOptions(cmd);
@@ -99,6 +105,7 @@ async function runPredict(inputs: string[], flags: PredictFlags): Promise<number
     weights: flags.weights?.split(',').map(Number),
     smoothing: { valence: flags.smoothV, arousal: flags.smoothA },
     maxGapSeconds: flags.maxGap,
+    gaze: flags.gaze,
   });
   const names = predictor.bundles.map((b) => `${b.id}@${b.version}${predictor.bundles.length > 1 ? ` ×${b.weight}` : ''} (smoothing V ${b.smoothing.valence}, A ${b.smoothing.arousal})`);
   progress.log(`predict: ${videos.length} video(s) → ${out} | ${names.join(' + ')} | ${flags.format} | models on ${predictor.provider}`);

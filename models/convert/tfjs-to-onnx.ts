@@ -256,6 +256,23 @@ export function convertTfjsGraph(graph: TfGraph, options: ConvertOptions): Uint8
       const u = toLayout(v, 'nhwc');
       return { name: b.op(onnxOp, [u.name], { axes, keepdims: keep ? 1 : 0 }), layout: keep ? u.layout : 'plain' };
     }
+    if (op === 'ConcatV2') {
+      // inputs: the N tensors, then the axis (a constant, in the TF layout)
+      const n = node.input.length - 1;
+      const axisW = weightOf(node.input[n]);
+      if (!axisW) throw new Error(`${node.name}: concatenation axis must be constant`);
+      const parts = node.input.slice(0, n).map((i) => {
+        const w = weightOf(i);
+        if (w) throw new Error(`${node.name}: concatenating constants is not supported`);
+        return valueOf(i);
+      });
+      const fourD = parts.filter((v) => v.layout !== 'plain').length;
+      if (fourD && fourD < parts.length) throw new Error(`${node.name}: concatenating 4-D and other tensors is not supported`);
+      if (!fourD) return { name: b.op('Concat', parts.map((v) => v.name), { axis: axisW.data[0] }), layout: 'plain' };
+      const axis = axisW.data[0] < 0 ? axisW.data[0] + 4 : axisW.data[0];
+      const inputs = parts.map((v) => toLayout(v, 'nchw').name);
+      return { name: b.op('Concat', inputs, { axis: NHWC_TO_NCHW.indexOf(axis) }), layout: 'nchw' };
+    }
     if (op === 'Softmax') {
       const v = toLayout(valueOf(node.input[0]), 'nhwc');
       return { name: b.op('Softmax', [v.name], { axis: -1 }), layout: v.layout };

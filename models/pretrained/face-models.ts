@@ -21,7 +21,7 @@ export class ModelSourceError extends UserError {
 
 const REINSTALL = "reinstall the project's dependencies with `npm ci`";
 
-export type FaceModelId = 'blazeface' | 'facemesh' | 'emotion' | 'faceres';
+export type FaceModelId = 'blazeface' | 'facemesh' | 'emotion' | 'faceres' | 'iris';
 
 export interface FaceModelSpec {
   id: FaceModelId;
@@ -64,6 +64,13 @@ export const FACE_MODELS: Record<FaceModelId, FaceModelSpec> = {
       { name: 'logits', tensor: `${EM}global_average_pooling2d_1/Mean` },
       { name: 'embedding', tensor: `${EM}add_2/add`, reduce: 'mean-hw' },
     ],
+  },
+  iris: {
+    id: 'iris',
+    description: 'Iris landmarks (MediaPipe): 71 eye-contour and brow points and 5 iris points of one (right) eye; input RGB in [0, 1]',
+    inputSize: 64,
+    // [N, 1, 1, 228]: 71 × (x, y, z) contour and brows, then 5 × (x, y, z) iris, in input pixels
+    outputs: [{ name: 'landmarks', tensor: 'Identity' }],
   },
   faceres: {
     id: 'faceres',

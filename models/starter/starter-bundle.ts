@@ -15,7 +15,7 @@ import { AU_LOGIT_AT_BASELINE, AU_LOGIT_SPAN, AU_RULES, BASELINE_CARRY, BASELINE
 
 export const STARTER_ID = 'starter';
 /** Bump when the rules or the graph change. */
-export const STARTER_VERSION = '1.0.0';
+export const STARTER_VERSION = '1.1.0';
 
 const EXPRESSION_DIM = 263; // 256-d embedding + 7 logits (the `expression` extractor)
 const EXPRESSION_LOGITS_AT = 256;

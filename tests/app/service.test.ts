@@ -117,6 +117,20 @@ describe('API service', () => {
     expect(run.faces).toHaveLength(1);
     expect(run.faces[0].frames).toHaveLength(72);
     expect(run.faces[0].boxes?.slice(0, 4).every(Number.isFinite)).toBe(true);
+    // head pose and gaze per frame, in degrees: a frontal face looking at the camera
+    expect(run.faces[0].pose).toHaveLength(72 * 3);
+    expect(run.faces[0].gaze).toHaveLength(72 * 2);
+    expect(run.faces[0].pose?.every((x) => x !== null && Math.abs(x) < 15)).toBe(true);
+    expect(run.faces[0].gaze?.every((x) => x !== null && Math.abs(x) < 30)).toBe(true);
+    const all = await s.call<'agreement.compute'>('agreement.compute', { videoId: v.videoId, runId, poseFilter: { maxYaw: 30 } });
+    expect(all.poseFilter).toEqual({ maxYaw: 30, maxPitch: null, framesKept: 72, framesDropped: 0 });
+    const pitches = (run.faces[0].pose as number[]).filter((_, i) => i % 3 === 0);
+    const limit = [...pitches].map(Math.abs).sort((a, b) => a - b)[36];
+    const half = await s.call<'agreement.compute'>('agreement.compute', { videoId: v.videoId, runId, poseFilter: { maxPitch: limit } });
+    expect(half.poseFilter?.framesKept).toBe(pitches.filter((p) => Math.abs(p) <= limit).length);
+    expect(half.poseFilter?.framesDropped).toBeGreaterThan(0);
+    const noRun = await s.call('agreement.compute', { videoId: v.videoId, poseFilter: { maxYaw: 30 } }).then(() => undefined, (e: unknown) => e);
+    expect((noRun as UserError).message).toMatch(/poseFilter.*needs a run/);
     const doc = await s.call<'annotations.prefill'>('annotations.prefill', { videoId: v.videoId, annotator: 'pre', runId });
     expect(doc.segments.length).toBeGreaterThan(0);
     expect(doc.segments.every((x) => x.source === 'model' && x.confidence !== undefined)).toBe(true);

@@ -23,6 +23,7 @@ const ranges: Record<FaceModelId, [number, number, number]> = {
   facemesh: [192, 0, 1],
   emotion: [64, -1, 1],
   faceres: [224, 0, 255],
+  iris: [64, 0, 1],
 };
 
 describe('TFJS → ONNX conversion of the face models', () => {

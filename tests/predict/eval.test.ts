@@ -17,6 +17,7 @@ function writePredictions(dir: string, video: string, frames: { frame: number; v
     f.frame, (f.frame - 1) / 30, 0, 0.99, 1, f.v, f.a, f.expr,
     ...EXPRESSIONS.map((e) => (e === f.expr ? 0.9 : 0.1 / 7)),
     ...AUS.map((a) => (a === 'AU1' ? f.au1 : 0.1)),
+    ...NATIVE_COLUMNS.slice(8 + EXPRESSIONS.length + AUS.length).map(() => ''), // head pose and gaze: not scored
   ]);
   writeFileSync(path.join(dir, `${video}.csv`), stringify([[...NATIVE_COLUMNS], ...rows]));
 }

@@ -3,11 +3,11 @@ import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
-import { NATIVE_COLUMNS, OPENFACE_COLUMNS } from '../../electron/engine/export/columns.js';
+import { NATIVE_COLUMNS, NATIVE_GAZE_COLUMNS, NATIVE_POSE_COLUMNS, OPENFACE_COLUMNS, OPENFACE_GAZE_COLUMNS, OPENFACE_POSE_COLUMNS, PYFEAT_COLUMNS } from '../../electron/engine/export/columns.js';
 import { AUS, EXPRESSIONS } from '../../common/labels.js';
 import { CLI, runCli } from '../helpers/cli.js';
 import { randomGruBundle } from '../helpers/bundles.js';
-import { freshDir, haveSharedVideos, SKIP_SHARED, sampleVideo, sharedVideo, testPatternVideo } from '../helpers/fixtures.js';
+import { freshDir, haveSharedVideos, repoRoot, SKIP_SHARED, sampleVideo, sharedVideo, testPatternVideo } from '../helpers/fixtures.js';
 
 type Row = Record<string, string>;
 const csv = (file: string): Row[] => parse(readFileSync(file), { columns: true }) as Row[];
@@ -20,7 +20,7 @@ describe('predict on the acted-expressions clip (starter bundle)', () => {
   it('writes the native CSV: exact columns, every frame, valid ranges', async () => {
     const r = await runCli(['predict', sampleVideo('WolfgangLanger_Pexels.mp4'), '--out', out, '--ep', 'cpu']);
     expect(r.code).toBe(0);
-    expect(r.stderr).toMatch(/starter@1\.0\.0/);
+    expect(r.stderr).toMatch(/starter@1\.1\.0/);
     expect(r.stderr).toMatch(/not trained on Aff-Wild2/);
     const text = readFileSync(path.join(out, 'WolfgangLanger_Pexels.csv'), 'utf8');
     expect(text.split('\n')[0]).toBe(NATIVE_COLUMNS.join(','));
@@ -34,7 +34,19 @@ describe('predict on the acted-expressions clip (starter bundle)', () => {
       expect(probs.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 2);
       expect(x.expression).toBe(EXPRESSIONS[probs.indexOf(Math.max(...probs))]);
       for (const au of AUS) expect(Number(x[au])).toBeGreaterThanOrEqual(0), expect(Number(x[au])).toBeLessThanOrEqual(1);
+      for (const c of [...NATIVE_POSE_COLUMNS, ...NATIVE_GAZE_COLUMNS]) expect(Math.abs(Number(x[c])), c).toBeLessThan(90);
     }
+  });
+
+  it('head pose follows her visible turns (signs as OpenFace: yaw > 0 turned to the image\'s left, roll > 0 tilted to the image\'s right)', () => {
+    const at = (frame: number, k: string) => Number(rows[frame - 1][k]);
+    // frame 1: face turned towards the image's left, looking down; frames 400–430: head tilted with its
+    // top to the image's left; frames 455–472: turned left again and tilted the other way (seen in the clip)
+    expect(at(1, 'pose_yaw')).toBeGreaterThan(12);
+    for (const f of [405, 415, 425]) expect(at(f, 'pose_roll')).toBeLessThan(-15);
+    for (const f of [460, 470]) expect(at(f, 'pose_roll')).toBeGreaterThan(15), expect(at(f, 'pose_yaw')).toBeGreaterThan(12);
+    // frames 300–390 face the camera more squarely than frame 1
+    expect(Math.abs(at(361, 'pose_yaw'))).toBeLessThan(at(1, 'pose_yaw') - 10);
   });
 
   it('follows the clip: sad at first, smiling at the end', () => {
@@ -82,7 +94,12 @@ describe('predict on the acted-expressions clip (starter bundle)', () => {
     expect(r.code).toBe(0);
     const of = readFileSync(path.join(o, 'single_face.openface.csv'), 'utf8');
     expect(of.split('\n')[0]).toBe(OPENFACE_COLUMNS.join(','));
-    expect(of.split('\n')[0]).toMatch(/^frame,face_id,timestamp,confidence,success,AU01_r,AU02_r,AU04_r/);
+    expect(of.split('\n')[0]).toMatch(/^frame,face_id,timestamp,confidence,success,gaze_0_x,gaze_0_y,gaze_0_z,gaze_1_x,gaze_1_y,gaze_1_z,gaze_angle_x,gaze_angle_y,pose_Tx,pose_Ty,pose_Tz,pose_Rx,pose_Ry,pose_Rz,AU01_r,AU02_r,AU04_r/);
+    for (const x of csv(path.join(o, 'single_face.openface.csv'))) {
+      expect(Number(x.pose_Tz)).toBeGreaterThan(300); // about 40 cm from the camera (OpenFace: 390–402 mm)
+      expect(Math.hypot(Number(x.gaze_0_x), Number(x.gaze_0_y), Number(x.gaze_0_z))).toBeCloseTo(1, 4);
+      expect(Number(x.gaze_0_z)).toBeLessThan(-0.7); // looking at the camera, within 45° (blinks are the worst frames)
+    }
     const run = JSON.parse(readFileSync(path.join(o, 'run.json'), 'utf8'));
     expect(run.bundles.map((b: { id: string; weight: number }) => [b.id, b.weight])).toEqual([['starter', 3], ['test-gru', 1]]);
 
@@ -95,7 +112,34 @@ describe('predict on the acted-expressions clip (starter bundle)', () => {
     expect(lines[1]).toMatch(/^single_face\/00001\.jpg,-?\d\.\d{4},-?\d\.\d{4},[0-7](,[01]){12}$/);
   });
 
-  it('a video without faces: every frame present with success 0 and empty predictions', async ({ skip }) => {
+  it('the Py-Feat dialect: Fex column names in Py-Feat\'s order, frames from 0, box, pose in degrees', async () => {
+    const o = freshDir('pred');
+    const r = await runCli(['predict', sampleVideo('single_face.mp4'), '--out', o, '--format', 'pyfeat', '--no-gaze']);
+    expect(r.code).toBe(0);
+    const text = readFileSync(path.join(o, 'single_face.pyfeat.csv'), 'utf8');
+    expect(text.split('\n')[0]).toBe(PYFEAT_COLUMNS.join(','));
+    // every Py-Feat column we write is one Py-Feat itself writes, in the same relative order (a file Py-Feat wrote)
+    const featFile = path.join(repoRoot, '../shared/data/peer-outputs/Feat_Test.csv');
+    if (existsSync(featFile)) {
+      const feat = readFileSync(featFile, 'utf8').split('\n')[0].split(',');
+      const ours = PYFEAT_COLUMNS.filter((c) => feat.includes(c));
+      expect(ours).toEqual([...ours].sort((a, b) => feat.indexOf(a) - feat.indexOf(b)));
+      expect(PYFEAT_COLUMNS.filter((c) => !feat.includes(c))).toEqual(['timestamp', 'face_id']);
+    }
+    const rows = csv(path.join(o, 'single_face.pyfeat.csv'));
+    expect(rows.map((x) => Number(x.frame))).toEqual(Array.from({ length: 72 }, (_, i) => i));
+    for (const x of rows) {
+      expect(Number(x.FaceRectWidth)).toBeGreaterThan(100);
+      expect(x.input).toBe(sampleVideo('single_face.mp4'));
+      expect(Math.abs(Number(x.Roll))).toBeLessThan(10);
+      const emotions = ['anger', 'disgust', 'fear', 'happiness', 'sadness', 'surprise', 'neutral'].map((e) => Number(x[e]));
+      expect(emotions.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 2);
+    }
+    const run = JSON.parse(readFileSync(path.join(o, 'run.json'), 'utf8'));
+    expect(run.settings.gaze).toBe(false);
+  });
+
+  it('a video without faces: every frame present with success 0 and empty predictions, pose and gaze', async ({ skip }) => {
     skip(!haveSharedVideos, SKIP_SHARED);
     const o = freshDir('pred');
     const r = await runCli(['predict', sharedVideo('no_face.mp4'), '--out', o]);
@@ -103,6 +147,12 @@ describe('predict on the acted-expressions clip (starter bundle)', () => {
     const rows = csv(path.join(o, 'no_face.csv'));
     expect(rows).toHaveLength(95);
     expect(rows.every((x) => x.success === '0' && x.face_id === '' && x.valence === '' && x.AU12 === '')).toBe(true);
+    expect(rows.every((x) => [...NATIVE_POSE_COLUMNS, ...NATIVE_GAZE_COLUMNS].every((c) => x[c] === ''))).toBe(true);
+    const f = freshDir('pred');
+    expect((await runCli(['predict', sharedVideo('no_face.mp4'), '--out', f, '--format', 'openface'])).code).toBe(0);
+    const of = csv(path.join(f, 'no_face.openface.csv'));
+    // OpenFace writes zeros there; a zero angle is a real pose, so ours are empty (docs/predict.md)
+    expect(of.every((x) => x.success === '0' && x.AU12_r === '0.00' && [...OPENFACE_POSE_COLUMNS, ...OPENFACE_GAZE_COLUMNS].every((c) => x[c] === ''))).toBe(true);
   });
 });
 

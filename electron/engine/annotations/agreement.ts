@@ -8,18 +8,60 @@ import { auAt, segmentAt, traceValueAt, type AnnotationDoc } from '../../../comm
 import { Evaluator } from '../../../common/evaluation.js';
 import { AUS, EXPRESSIONS } from '../../../common/labels.js';
 import { ccc, icc31, macroF1 } from '../../../common/metrics.js';
-import { mainFace, type RunData } from '../../../common/run-data.js';
+import { mainFace, type FaceSeries, type RunData } from '../../../common/run-data.js';
+import { UserError } from '../../../common/errors.js';
 
 const orNull = (x: number): number | null => (Number.isFinite(x) ? x : null);
 
-/** Agreement between annotators, and of a model run with each, at the video's frames. */
-export function agreement(docs: AnnotationDoc[], frameTimes: number[], run?: RunData): AgreementReport {
+/** Head-pose limits (degrees) for agreement statistics: frames of larger |yaw| or |pitch| are left out. */
+export interface PoseFilter {
+  maxYaw?: number;
+  maxPitch?: number;
+}
+
+/**
+ * Which of the main face's rows pass the pose filter. A row without a pose estimate does not pass:
+ * the filter keeps only frames known to be within the limits.
+ */
+function poseGate(face: FaceSeries, filter: PoseFilter): (i: number) => boolean {
+  const pose = face.pose;
+  if (!pose) throw new UserError('this run has no head pose to filter frames by', 'run the model again (runs made now carry head pose), or drop the pose filter');
+  return (i) => {
+    const pitch = pose[3 * i], yaw = pose[3 * i + 1];
+    if (pitch === null || yaw === null) return false;
+    return (filter.maxYaw === undefined || Math.abs(yaw) <= filter.maxYaw) && (filter.maxPitch === undefined || Math.abs(pitch) <= filter.maxPitch);
+  };
+}
+
+/**
+ * Agreement between annotators, and of a model run with each, at the video's frames (frameTimes[k]
+ * is frame k + 1). With a pose filter, every statistic uses only the frames where the run's main face
+ * is within the limits.
+ */
+export function agreement(docs: AnnotationDoc[], frameTimes: number[], run?: RunData, poseFilter?: PoseFilter): AgreementReport {
+  const face = run && mainFace(run);
+  let keepRow: (i: number) => boolean = () => true;
+  let keepFrame: (k: number) => boolean = () => true;
+  let filterReport: AgreementReport['poseFilter'];
+  if (poseFilter) {
+    if (!run) throw new UserError('a pose filter needs a run whose head pose it uses', 'choose a run');
+    if (!face) throw new UserError('the run has no face to take the head pose from', 'choose another run');
+    keepRow = poseGate(face, poseFilter);
+    const rowOfFrame = new Map(face.frames.map((f, i) => [f, i]));
+    keepFrame = (k) => {
+      const i = rowOfFrame.get(k + 1);
+      return i !== undefined && keepRow(i);
+    };
+    const kept = frameTimes.filter((_, k) => keepFrame(k)).length;
+    filterReport = { maxYaw: poseFilter.maxYaw ?? null, maxPitch: poseFilter.maxPitch ?? null, framesKept: kept, framesDropped: frameTimes.length - kept };
+  }
   const pairs: AgreementReport['pairs'] = [];
   for (let i = 0; i < docs.length; i++) {
     for (let j = i + 1; j < docs.length; j++) {
       const a = docs[i], b = docs[j];
       const v: number[][] = [], ar: number[][] = [], ea: number[] = [], eb: number[] = [];
-      for (const t of frameTimes) {
+      for (const [k, t] of frameTimes.entries()) {
+        if (!keepFrame(k)) continue;
         const x = traceValueAt(a, t), y = traceValueAt(b, t);
         if (x.valence !== null && y.valence !== null) v.push([x.valence, y.valence]);
         if (x.arousal !== null && y.arousal !== null) ar.push([x.arousal, y.arousal]);
@@ -37,7 +79,7 @@ export function agreement(docs: AnnotationDoc[], frameTimes: number[], run?: Run
     }
   }
   const report: AgreementReport = { annotators: docs.map((d) => d.annotator), pairs };
-  const face = run && mainFace(run);
+  if (filterReport) report.poseFilter = filterReport;
   if (run && face) {
     const E = EXPRESSIONS.length, A = AUS.length;
     report.model = {
@@ -45,6 +87,7 @@ export function agreement(docs: AnnotationDoc[], frameTimes: number[], run?: Run
       versus: docs.map((d) => {
         const evaluator = new Evaluator();
         face.times.forEach((t, i) => {
+          if (!keepRow(i)) return;
           const h = traceValueAt(d, t);
           evaluator.add(
             { valence: face.valence[i] ?? undefined, arousal: face.arousal[i] ?? undefined, expression: face.expression?.slice(i * E, (i + 1) * E), au: face.au?.slice(i * A, (i + 1) * A) },

@@ -9,6 +9,7 @@ import type { FeatureExtractor } from './extractor.js';
 import { ImageModelExtractor } from './image-model.js';
 import { LandmarkGeometryExtractor } from './landmark-geometry.js';
 import { loadManifestExtractor } from './manifest.js';
+import { GazeExtractor, HeadPoseExtractor } from './pose-gaze.js';
 
 interface BuiltinExtractor {
   description: string;
@@ -63,6 +64,18 @@ export const BUILTIN_EXTRACTORS: Record<string, BuiltinExtractor> = {
     description: 'normalised FaceMesh geometry: 468 × (x, y, z) in an eye-centred, roll-free frame, unit = inter-ocular distance',
     async create() {
       return new LandmarkGeometryExtractor();
+    },
+  },
+  pose: {
+    description: "head pose (OpenFace's pose_Tx…pose_Rz): the canonical 3-D face fitted to the landmarks",
+    async create() {
+      return new HeadPoseExtractor();
+    },
+  },
+  gaze: {
+    description: "eye gaze (OpenFace's gaze_0_x…gaze_angle_y): iris centres from the iris model on an eyeball model placed by the head pose",
+    async create(sessions) {
+      return GazeExtractor.create(sessions);
     },
   },
 };

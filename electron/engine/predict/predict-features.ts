@@ -60,7 +60,7 @@ export async function predictFeatureFiles(predictor: Predictor, files: string[],
       const faceRows = precomputedRows(file, h, o.fps);
       const rows = await predictor.predictRows(faceRows, file, blocks, Math.round(predictor.options.maxGapSeconds * o.fps));
       const output = path.join(o.outDir, predictionFileName(stem, o.format));
-      writePredictions(output, o.format, stem, rows, predictor.auThresholds);
+      writePredictions(output, o.format, stem, rows, predictor.auThresholds, file);
       entry = { file, status: 'done', output: path.basename(output), frames: h.rows, faceRows: faceRows.filter((r) => r.faceId !== undefined).length, faceIds: [0], seconds: (performance.now() - t0) / 1000 };
     } catch (err) {
       entry = { file, status: 'failed', seconds: (performance.now() - t0) / 1000, error: describeError(err) };

@@ -65,6 +65,7 @@ export async function runPredictJob(
     bundles: predictor.bundles.map((b) => ({ id: b.id, version: b.version, hash: b.hash, weight: b.weight, smoothing: b.smoothing })),
     maxGapSeconds: predictor.options.maxGapSeconds,
     face: predictor.options.video?.face,
+    gaze: predictor.options.gaze !== false,
   };
   const settingsKey = shortHash(settings);
   const runFile = path.join(outDir, RUN_FILE);
@@ -105,7 +106,7 @@ export async function runPredictJob(
     let entry: VideoRecord;
     try {
       const { rows, features, timings } = await predictor.predict(video.file, { workDir, stem: video.stem, onProgress: events.onProgress, signal: options.signal });
-      writePredictions(output, format, video.stem, rows, predictor.auThresholds);
+      writePredictions(output, format, video.stem, rows, predictor.auThresholds, video.file);
       entry = {
         file: video.file, status: 'done', output: path.basename(output), frames: features.frames, faceRows: features.faceRows, faceIds: features.faceIds,
         seconds: (performance.now() - t0) / 1000, timings, featuresFromCache: features.cache, warnings: features.warnings,

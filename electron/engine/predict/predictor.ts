@@ -20,12 +20,22 @@ export interface PredictionRow {
   timestamp: number;
   faceId?: number;
   faceScore?: number;
+  /** The face's landmark box in video pixels (runs on videos, not on precomputed features). */
+  box?: { x: number; y: number; w: number; h: number };
   /** Present when the frame has this face and the models predicted it. */
   valence?: number;
   arousal?: number;
   expression?: Float32Array;
   au?: Float32Array;
+  /** OpenFace's pose_Tx, pose_Ty, pose_Tz (mm), pose_Rx, pose_Ry, pose_Rz (radians); absent without a face or a fit. */
+  pose?: Float32Array;
+  /** OpenFace's gaze_0_x … gaze_1_z, gaze_angle_x, gaze_angle_y; absent without a face, a fit, or when gaze is off. */
+  gaze?: Float32Array;
 }
+
+/** The feature blocks that carry head pose and gaze (electron/engine/features/pose-gaze.ts). */
+export const POSE_EXTRACTOR = 'pose';
+export const GAZE_EXTRACTOR = 'gaze';
 
 /** Longest absence (seconds) a face track bridges without restarting its sequence, unless told otherwise. */
 export const DEFAULT_MAX_GAP_SECONDS = 1;
@@ -41,6 +51,8 @@ export interface PredictorOptions extends RuntimeOptions {
   maxGapSeconds: number;
   /** How videos become features; absent: the predictor runs on precomputed features files only. */
   video?: Omit<VideoOptions, keyof RuntimeOptions>;
+  /** Estimate eye gaze on videos (runs the iris model on every face: about as costly as the tracking). Default true. */
+  gaze?: boolean;
 }
 
 export interface BundleInfo {
@@ -97,6 +109,8 @@ export class Predictor {
         }
       }
     }
+    // head pose always (it costs next to nothing), gaze unless turned off: they become CSV columns, not model inputs
+    if (options.video) for (const id of [POSE_EXTRACTOR, ...(options.gaze === false ? [] : [GAZE_EXTRACTOR])]) if (!extractors.includes(id)) extractors.push(id);
     const features = options.video && await FeaturePipeline.create({ ...options.video, provider: options.provider, threads: options.threads, extractors });
     for (const b of features ? loaded : []) {
       for (const e of b.manifest.features.extractors) {
@@ -140,7 +154,7 @@ export class Predictor {
     const t0 = performance.now();
     const features = await this.features.run(file, { outDir: run.workDir, stem: run.stem, onProgress: run.onProgress, signal: run.signal });
     const t1 = performance.now();
-    const faceRows = readFacesTable(features.outputs.facesCsv).map((r) => ({ frame: r.frame, timestamp: r.timestamp, faceId: r.face?.faceId, faceScore: r.face?.score }));
+    const faceRows = readFacesTable(features.outputs.facesCsv).map((r) => ({ frame: r.frame, timestamp: r.timestamp, faceId: r.face?.faceId, faceScore: r.face?.score, box: r.face?.box }));
     const meta = JSON.parse(readFileSync(features.outputs.meta, 'utf8')) as { extractors: { id: string; offset: number; dim: number }[]; video: { fps: number } };
     const fps = meta.video.fps || 25;
     const rows = await this.predictRows(faceRows, features.outputs.featuresNpy, meta.extractors, Math.round(this.options.maxGapSeconds * fps));
@@ -149,7 +163,7 @@ export class Predictor {
   }
 
   /** Runs the bundles over the face tracks of one table of rows and their features file. */
-  async predictRows(faceRows: (FaceRowRef & { timestamp: number; faceScore?: number })[], featuresNpy: string, blocks: { id: string; offset: number; dim: number }[], maxGapFrames: number): Promise<PredictionRow[]> {
+  async predictRows(faceRows: (FaceRowRef & { timestamp: number; faceScore?: number; box?: PredictionRow['box'] })[], featuresNpy: string, blocks: { id: string; offset: number; dim: number }[], maxGapFrames: number): Promise<PredictionRow[]> {
     const sequences = buildSequences(faceRows, maxGapFrames);
     const npy = readNpyHeader(featuresNpy);
     const perBundle: SequencePrediction[][] = [];
@@ -159,7 +173,7 @@ export class Predictor {
       const predictions = await runner.run(seqs);
       perBundle.push(predictions.map((p) => smoothPrediction(p, this.bundles[i].smoothing)));
     }
-    const rows: PredictionRow[] = faceRows.map((r) => ({ frame: r.frame, timestamp: r.timestamp, faceId: r.faceId, faceScore: r.faceScore }));
+    const rows: PredictionRow[] = faceRows.map((r) => ({ frame: r.frame, timestamp: r.timestamp, faceId: r.faceId, faceScore: r.faceScore, box: r.box }));
     sequences.forEach((seq, s) => {
       const p = ensemble(perBundle.map((b) => b[s]), this.bundles.map((b) => b.weight));
       seq.rows.forEach((rowIndex, t) => {
@@ -170,7 +184,33 @@ export class Predictor {
         if (p.au) row.au = p.au.slice(t * AUS.length, (t + 1) * AUS.length);
       });
     });
+    attachPoseAndGaze(rows, featuresNpy, npy, blocks);
     return rows;
+  }
+}
+
+/**
+ * Copies each face row's head pose and gaze out of the features file (when it has those blocks),
+ * reading it in chunks so memory does not grow with the video. NaN (no fit) leaves the field absent.
+ */
+function attachPoseAndGaze(rows: PredictionRow[], file: string, info: NpyInfo, blocks: { id: string; offset: number; dim: number }[]): void {
+  const pose = blocks.find((b) => b.id === POSE_EXTRACTOR);
+  const gaze = blocks.find((b) => b.id === GAZE_EXTRACTOR);
+  if (!pose && !gaze) return;
+  const CHUNK = 1024;
+  for (let start = 0; start < rows.length; start += CHUNK) {
+    const n = Math.min(CHUNK, rows.length - start);
+    const data = readNpyRows(file, info, start, n);
+    for (let i = 0; i < n; i++) {
+      const row = rows[start + i];
+      if (row.faceId === undefined) continue;
+      const take = (b: { offset: number; dim: number }) => {
+        const v = data.slice(i * info.cols + b.offset, i * info.cols + b.offset + b.dim);
+        return v.every(Number.isFinite) ? v : undefined;
+      };
+      if (pose) row.pose = take(pose);
+      if (gaze) row.gaze = take(gaze);
+    }
   }
 }
 

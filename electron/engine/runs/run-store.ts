@@ -11,7 +11,7 @@ import { parse } from 'csv-parse/sync';
 import { AUS, EXPRESSIONS } from '../../../common/labels.js';
 import { writeFileAtomic } from '../../../common/node/storage.js';
 import type { FaceSeries, RunData, RunSummary } from '../../../common/run-data.js';
-import { NATIVE_COLUMNS, openFaceAu } from '../export/columns.js';
+import { NATIVE_COLUMNS, NATIVE_GAZE_COLUMNS, NATIVE_POSE_COLUMNS, OPENFACE_GAZE_COLUMNS, OPENFACE_POSE_COLUMNS, openFaceAu } from '../export/columns.js';
 import { nativeCsv } from '../export/prediction-csv.js';
 import { readFacesTable } from '../features/faces-table.js';
 import type { PredictionRow } from '../predict/predictor.js';
@@ -24,6 +24,13 @@ interface StoredRun extends RunSummary {
 }
 
 const num = (s: string | undefined): number | null => (s === undefined || s === '' ? null : Number(s));
+
+/** Numbers of some columns of a row, mapped, or undefined when any is missing or empty. */
+function vectorOf(r: Record<string, string>, columns: readonly string[], unit: (v: number) => number, layout: (v: number[]) => number[]): Float32Array | undefined {
+  const values = columns.map((c) => num(r[c]));
+  if (values.some((v) => v === null || !Number.isFinite(v))) return undefined;
+  return Float32Array.from(layout((values as number[]).map(unit)));
+}
 
 export class RunStore {
   constructor(readonly root: string) {}
@@ -80,7 +87,8 @@ export class RunStore {
       if (r.success !== '1' || r.face_id === '') continue;
       const id = Number(r.face_id);
       let f = faces.get(id);
-      if (!f) faces.set(id, (f = { faceId: id, frames: [], times: [], valence: [], arousal: [], expression: r.Neutral === '' ? null : [], au: [], boxes: boxes.size ? [] : null }));
+      // pose and gaze columns are absent from runs saved before they existed
+      if (!f) faces.set(id, (f = { faceId: id, frames: [], times: [], valence: [], arousal: [], expression: r.Neutral === '' ? null : [], au: [], boxes: boxes.size ? [] : null, pose: NATIVE_POSE_COLUMNS[0] in r ? [] : null, gaze: NATIVE_GAZE_COLUMNS[0] in r ? [] : null }));
       f.frames.push(Number(r.frame));
       f.times.push(Number(r.timestamp));
       f.valence.push(num(r.valence));
@@ -88,6 +96,8 @@ export class RunStore {
       if (f.expression) f.expression.push(...EXPRESSIONS.map((e) => Number(r[e] || 0)));
       f.au?.push(...AUS.map((a) => Number(r[a] || 0)));
       if (f.boxes) f.boxes.push(...(boxes.get(`${r.frame}/${r.face_id}`) ?? [NaN, NaN, NaN, NaN]));
+      f.pose?.push(...NATIVE_POSE_COLUMNS.map((c) => num(r[c])));
+      f.gaze?.push(...NATIVE_GAZE_COLUMNS.map((c) => num(r[c])));
     }
     const { run } = found;
     return { runId: run.runId, videoId: run.videoId, created: run.created, source: run.source, label: run.label, auThresholds: run.auThresholds, faces: [...faces.values()] };
@@ -95,7 +105,9 @@ export class RunStore {
 
   /**
    * Imports a CSV written by us (native) or by OpenFace 2.x (either separator style). OpenFace's
-   * AU intensities (0–5) become activations in [0, 1] (÷ 5); AUs it lacks stay empty.
+   * AU intensities (0–5) become activations in [0, 1] (÷ 5); AUs it lacks stay empty. Head pose and
+   * gaze come along when the file has them (OpenFace writes zeros for failed frames: those rows have
+   * no face here, so no pose either).
    */
   import(videoKey: string, videoId: string, file: string): RunSummary {
     let text: string;
@@ -114,6 +126,9 @@ export class RunStore {
         valence: num(r.valence) ?? undefined, arousal: num(r.arousal) ?? undefined,
         expression: r.Neutral === '' || r.Neutral === undefined ? undefined : Float32Array.from(EXPRESSIONS, (e) => Number(r[e])),
         au: r.AU1 === '' || r.AU1 === undefined ? undefined : Float32Array.from(AUS, (a) => Number(r[a])),
+        // the native CSV has the angles only: translation unknown (NaN)
+        pose: vectorOf(r, NATIVE_POSE_COLUMNS, (v) => (v * Math.PI) / 180, (rad) => [NaN, NaN, NaN, ...rad]),
+        gaze: vectorOf(r, NATIVE_GAZE_COLUMNS, (v) => (v * Math.PI) / 180, (rad) => [NaN, NaN, NaN, NaN, NaN, NaN, ...rad]),
       }));
     } else if (header.includes('frame') && header.some((h) => /^AU\d\d_r$/.test(h))) {
       kind = 'OpenFace CSV';
@@ -129,6 +144,8 @@ export class RunStore {
             const v = r[`${openFaceAu(a)}_r`];
             return v === undefined ? NaN : Math.max(0, Math.min(1, Number(v) / 5));
           }) : undefined,
+          pose: ok ? vectorOf(r, OPENFACE_POSE_COLUMNS, (v) => v, (v) => v) : undefined,
+          gaze: ok ? vectorOf(r, OPENFACE_GAZE_COLUMNS, (v) => v, (v) => v) : undefined,
         };
       });
     } else {
