@@ -7,11 +7,18 @@ export interface BatchItem {
   total: number;
   error?: string;
   output?: string;
+  /**
+   * What a user should know about a finished video although it is done: decoded fewer frames than
+   * expected (truncated file), no face found, a face in only x % of the frames. "Done with warnings".
+   */
+  warnings?: string[];
 }
 
 export interface BatchState {
   items: BatchItem[];
   running: boolean;
+  /** Pause was asked: the running video is finished first, then the batch stops (nothing restarts from 0). */
+  pausing?: boolean;
   outDir?: string;
   format?: string;
 }

@@ -6,6 +6,17 @@ export interface RunSummary {
   created: string;
   source: 'model' | 'import';
   label: string;
+  /** How much of the video the run covers (an imported file may cover only a part of it). */
+  coverage?: RunCoverage;
+}
+
+export interface RunCoverage {
+  /** Frames with a prediction for at least one face, and the time they span (seconds). */
+  frames: number;
+  seconds: number;
+  /** The video's own frame count and duration. */
+  videoFrames: number;
+  videoSeconds: number;
 }
 
 /** Per-frame series of one face in a run; arrays are aligned with `frames`. */

@@ -4,7 +4,7 @@
  * handlers. The renderer imports only types from here.
  */
 import { z } from 'zod';
-import { AnnotationOpSchema, type AnnotationDoc } from '../../common/annotations.js';
+import { AnnotationOpSchema, type AnnotationDoc, type AnnotationOp } from '../../common/annotations.js';
 import type { AgreementReport } from '../../common/agreement.js';
 import type { BatchState, TrainState } from '../../common/job-states.js';
 import type { RunData, RunSummary } from '../../common/run-data.js';
@@ -28,6 +28,7 @@ export const Requests = {
   'dialog.openFolder': z.object({}),
   'videos.open': z.object({ path }),
   'videos.recent': z.object({}),
+  'videos.proxy': z.object({ videoId: id }),
   'bundles.list': z.object({}),
   'runs.start': z.object({ videoId: id, bundles: z.array(z.string().min(1).max(4096)).max(8).default([]), weights: z.array(z.number().positive()).max(8).optional(), smoothing: z.object({ valence: frames.optional(), arousal: frames.optional() }).default({}) }),
   'runs.list': z.object({ videoId: id }),
@@ -78,6 +79,28 @@ export interface VideoSummary {
   variableFrameRate: boolean;
   /** Presentation time of every frame (seconds), for frame-accurate stepping. */
   frameTimes: number[];
+  /**
+   * URL of a playback copy (H.264, keyframes every ~0.5 s) made because a browser could not decode
+   * the original, when one exists already. Frame times still come from the original.
+   */
+  proxyUrl?: string;
+}
+
+/**
+ * What a pre-fill or an import would add to an annotator's tier, merged into time that annotator has
+ * not annotated (nothing of theirs is replaced). The UI shows the summary, asks, and applies `ops` as
+ * one undoable edit.
+ */
+export interface MergeProposal {
+  ops: AnnotationOp[];
+  summary: {
+    /** Items that would be added (after clipping to the free time). */
+    segments: number; aus: number; traces: number;
+    /** The annotator's own items, all kept. */
+    keptSegments: number; keptAus: number; keptTraces: number;
+    /** Proposed items dropped or shortened because they overlapped the annotator's own. */
+    clipped: number;
+  };
 }
 
 export interface BundleSummary {
@@ -97,6 +120,8 @@ export interface Responses {
   'dialog.openFolder': { path: string | null };
   'videos.open': VideoSummary;
   'videos.recent': { path: string; name: string; opened: string }[];
+  /** A playback copy: its URL at once when cached, else the job making it (`video.proxy` when ready). */
+  'videos.proxy': { mediaUrl: string | null; jobId: string | null };
   'bundles.list': BundleSummary[];
   'runs.start': { jobId: string };
   'runs.list': RunSummary[];
@@ -106,9 +131,9 @@ export interface Responses {
   'annotations.list': string[];
   'annotations.load': AnnotationDoc;
   'annotations.apply': { updated: string };
-  'annotations.prefill': AnnotationDoc;
+  'annotations.prefill': MergeProposal;
   'annotations.export': { files: string[] };
-  'annotations.import': AnnotationDoc;
+  'annotations.import': MergeProposal;
   'agreement.compute': AgreementReport;
   'batch.add': BatchState;
   'batch.remove': BatchState;
@@ -126,6 +151,7 @@ export interface Responses {
 /** Events the engine pushes to the UI. */
 export interface Events {
   'job.progress': { jobId: string; done: number; total: number; stage: string };
+  'video.proxy': { videoId: string; jobId: string; mediaUrl: string };
   'job.done': { jobId: string; runId: string };
   'job.failed': { jobId: string; error: string; cancelled: boolean };
   'batch.changed': BatchState;
