@@ -9,6 +9,10 @@ import { AUS } from './labels.js';
 const id = z.string().min(1).max(200);
 const seconds = z.number().finite().min(0);
 
+/** What a V/A trace was made with: a person's device, a model's pre-fill, or an imported file. */
+export const TraceInputSchema = z.enum(['mouse', 'keyboard', 'gamepad', 'model', 'import']);
+export type TraceInput = z.infer<typeof TraceInputSchema>;
+
 export interface AnnotationDoc {
   format: 'affect-studio-annotation/1';
   video: { path: string; name: string };
@@ -26,7 +30,9 @@ export const AnnotationOpSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('segment.update'), id, patch: z.object({ start: seconds.optional(), end: seconds.optional(), cls: z.number().int().min(0).max(7).optional() }) }),
   z.object({ type: z.literal('au.add'), range: z.object({ id, au: z.string().regex(/^AU\d{1,2}$/), start: seconds, end: seconds, intensity: z.number().int().min(0).max(5).optional(), source: z.enum(['human', 'model']).default('human'), confidence: z.number().min(0).max(1).optional() }) }),
   z.object({ type: z.literal('au.remove'), id }),
-  z.object({ type: z.literal('trace.start'), trace: z.object({ id, dims: z.enum(['va', 'valence', 'arousal']), input: z.enum(['mouse', 'keyboard', 'gamepad', 'model']), started: z.string().max(40) }) }),
+  z.object({ type: z.literal('trace.start'), trace: z.object({ id, dims: z.enum(['va', 'valence', 'arousal']), input: TraceInputSchema, started: z.string().max(40) }) }),
+  // the device a take was made with is known for sure only once it ends
+  z.object({ type: z.literal('trace.update'), id, patch: z.object({ input: TraceInputSchema }) }),
   z.object({ type: z.literal('trace.samples'), id, samples: z.array(z.tuple([seconds, z.number().min(-1).max(1), z.number().min(-1).max(1)])).max(10_000) }),
   z.object({ type: z.literal('trace.remove'), id }),
 ]);
@@ -53,6 +59,8 @@ export function applyOp(doc: AnnotationDoc, op: AnnotationOp): AnnotationDoc {
       return { ...doc, traces: [...doc.traces.filter((t) => t.id !== op.trace.id), { ...op.trace, samples: [] }] };
     case 'trace.samples':
       return { ...doc, traces: doc.traces.map((t) => (t.id === op.id ? { ...t, samples: [...t.samples, ...op.samples] } : t)) };
+    case 'trace.update':
+      return { ...doc, traces: doc.traces.map((t) => (t.id === op.id ? { ...t, ...op.patch } : t)) };
     case 'trace.remove':
       return { ...doc, traces: doc.traces.filter((t) => t.id !== op.id) };
   }
@@ -85,12 +93,16 @@ export function inverseOps(before: AnnotationDoc, op: AnnotationOp): AnnotationO
     }
     case 'trace.start':
       return [{ type: 'trace.remove', id: op.trace.id }];
+    case 'trace.update': {
+      const old = before.traces.find((t) => t.id === op.id);
+      return old ? [{ type: 'trace.update', id: op.id, patch: { input: old.input as TraceInput } }] : [];
+    }
     case 'trace.samples':
       return [];
     case 'trace.remove': {
       const old = before.traces.find((t) => t.id === op.id);
       if (!old) return [];
-      return [{ type: 'trace.start', trace: { id: old.id, dims: old.dims, input: old.input as 'mouse', started: old.started } }, ...(old.samples.length ? [{ type: 'trace.samples' as const, id: old.id, samples: old.samples }] : [])];
+      return [{ type: 'trace.start', trace: { id: old.id, dims: old.dims, input: old.input as TraceInput, started: old.started } }, ...(old.samples.length ? [{ type: 'trace.samples' as const, id: old.id, samples: old.samples }] : [])];
     }
   }
 }

@@ -1,23 +1,28 @@
 /**
- * Builds the curve chart's data: uPlot draws series over one shared time axis, so the model run, a
- * run to compare with and the human trace are merged onto the union of their times (null where a
- * source has no value, which uPlot leaves as a gap).
+ * The curve charts' data: uPlot draws series over one shared time axis, so the model run, a run to
+ * compare with and every annotator's rating takes are merged onto the union of their times (null
+ * where a source has no value, which uPlot leaves as a gap). Each series is labelled by what made it
+ * — a run by its bundle, a take by its annotator and number — and coloured by who made it.
  */
 import type { AnnotationDoc, FaceSeries } from './types.js';
+import { annotatorColour, COMPARE_COLOUR, RUN_COLOUR } from './colours.js';
 
-export interface CurveData {
-  x: number[];
-  series: (number | null)[][];
-  labels: string[];
-}
-
-interface Source {
+export interface CurveSource {
   label: string;
+  colour: string;
+  /** Dash pattern (empty: solid). */
+  dash: number[];
   times: number[];
   values: (number | null)[];
 }
 
-export function mergeSources(sources: Source[]): CurveData {
+export interface CurveData {
+  x: number[];
+  series: (number | null)[][];
+  sources: Omit<CurveSource, 'times' | 'values'>[];
+}
+
+export function mergeSources(sources: CurveSource[]): CurveData {
   const key = (t: number) => Math.round(t * 1e4);
   const rows = new Map<number, number>();
   for (const s of sources) for (const t of s.times) rows.set(key(t), t);
@@ -30,24 +35,29 @@ export function mergeSources(sources: Source[]): CurveData {
     });
     return col;
   });
-  return { x, series, labels: sources.map((s) => s.label) };
+  return { x, series, sources: sources.map(({ label, colour, dash }) => ({ label, colour, dash })) };
 }
 
-export function curveSources(run: FaceSeries | undefined, compare: FaceSeries | undefined, doc: AnnotationDoc | null): Source[] {
-  const out: Source[] = [];
-  if (run) {
-    out.push({ label: 'valence', times: run.times, values: run.valence });
-    out.push({ label: 'arousal', times: run.times, values: run.arousal });
-  }
-  if (compare) {
-    out.push({ label: 'valence (compare)', times: compare.times, values: compare.valence });
-    out.push({ label: 'arousal (compare)', times: compare.times, values: compare.arousal });
-  }
-  for (const tr of doc?.traces ?? []) {
-    if (tr.input === 'model') continue; // a pre-fill copies the run: drawn already
-    const times = tr.samples.map((s) => s[0]);
-    if (tr.dims !== 'arousal') out.push({ label: `valence (${tr.input})`, times, values: tr.samples.map((s) => s[1]) });
-    if (tr.dims !== 'valence') out.push({ label: `arousal (${tr.input})`, times, values: tr.samples.map((s) => s[2]) });
+const TAKE_DASHES = [[], [6, 3], [2, 3], [8, 3, 2, 3]];
+
+/**
+ * One dimension (valence or arousal) of the shown run, the compared run and every annotator's takes.
+ * Pre-filled model traces are copies of a run and are not drawn again.
+ */
+export function curveSources(dim: 'valence' | 'arousal', run: { face?: FaceSeries; label: string } | undefined, compare: { face?: FaceSeries; label: string } | undefined, docs: AnnotationDoc[], annotators: string[]): CurveSource[] {
+  const out: CurveSource[] = [];
+  if (run?.face) out.push({ label: run.label, colour: RUN_COLOUR, dash: [], times: run.face.times, values: run.face[dim] });
+  if (compare?.face) out.push({ label: `${compare.label} (compare)`, colour: COMPARE_COLOUR, dash: [5, 4], times: compare.face.times, values: compare.face[dim] });
+  for (const doc of docs) {
+    const colour = annotatorColour(doc.annotator, annotators);
+    let take = 0;
+    for (const tr of doc.traces) {
+      if (tr.input === 'model') continue;
+      if (tr.dims !== 'va' && tr.dims !== dim) continue;
+      take++;
+      const label = tr.input === 'import' ? `${doc.annotator} (imported)` : `${doc.annotator} take ${take}`;
+      out.push({ label, colour, dash: TAKE_DASHES[(take - 1) % TAKE_DASHES.length], times: tr.samples.map((s) => s[0]), values: tr.samples.map((s) => (dim === 'valence' ? s[1] : s[2])) });
+    }
   }
   return out;
 }

@@ -57,18 +57,29 @@ export function visibleRange(times: ArrayLike<number>, v: View): [number, number
 
 /**
  * Reduces per-frame values to one value per pixel column (the maximum: short AU activations stay
- * visible when zoomed out). Columns without a sample are NaN.
+ * visible when zoomed out). With `duration`, sample i covers [times[i], times[i] + duration(i)), so
+ * zoomed in a frame fills all the columns it is shown for. Columns without a sample are NaN.
  */
-export function columnMax(times: ArrayLike<number>, value: (i: number) => number, v: View, width: number): Float32Array {
+export function columnMax(times: ArrayLike<number>, value: (i: number) => number, v: View, width: number, duration?: (i: number) => number): Float32Array {
   const cols = new Float32Array(Math.max(0, Math.floor(width))).fill(NaN);
   const [from, to] = visibleRange(times, v);
   for (let i = from; i < to; i++) {
-    const x = Math.floor(timeToX(times[i], v, width));
-    if (x < 0 || x >= cols.length) continue;
+    const x0 = Math.floor(timeToX(times[i], v, width));
+    const x1 = duration ? Math.max(x0 + 1, Math.ceil(timeToX(times[i] + duration(i), v, width))) : x0 + 1;
     const val = value(i);
-    if (Number.isNaN(cols[x]) || val > cols[x]) cols[x] = val;
+    for (let x = Math.max(0, x0); x < Math.min(cols.length, x1); x++) if (Number.isNaN(cols[x]) || val > cols[x]) cols[x] = val;
   }
   return cols;
+}
+
+/**
+ * How long each of a track's frames is shown: until the next frame of the track when it follows
+ * directly, else one typical frame (the track has a gap there).
+ */
+export function frameDurations(times: ArrayLike<number>, frames: ArrayLike<number>): (i: number) => number {
+  const n = times.length;
+  const typical = n > 1 ? (times[n - 1] - times[0]) / Math.max(1, frames[n - 1] - frames[0]) : 1 / 30;
+  return (i) => (i + 1 < n && frames[i + 1] === frames[i] + 1 ? times[i + 1] - times[i] : typical);
 }
 
 /** Frame index (0-based) shown at time t: the last frame starting at or before t. */
