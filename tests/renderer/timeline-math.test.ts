@@ -112,3 +112,33 @@ describe('annotation edits', () => {
     expect(segmentAt(doc, 10)).toBeNull();
   });
 });
+
+describe('heat-map cells and curve series', () => {
+  it('zoomed in, a frame fills every column it is shown for; a gap in the frames stays empty', async () => {
+    const { frameDurations } = await import('../../renderer/src/lib/timeline-math.js');
+    const times = [0, 0.1, 0.2, 0.5];
+    const frames = [1, 2, 3, 6];
+    const d = frameDurations(times, frames);
+    expect([d(0), d(1), d(2), d(3)].map((x) => +x.toFixed(3))).toEqual([0.1, 0.1, 0.1, 0.1]);
+    const cols = columnMax(times, (i) => [0.2, 0.4, 0.6, 0.8][i], { start: 0, end: 1 }, 10, d);
+    expect(Array.from(cols, (x) => (Number.isNaN(x) ? null : +x.toFixed(1)))).toEqual([0.2, 0.4, 0.6, null, null, 0.8, null, null, null, null]);
+  });
+
+  it('series are labelled by run and by annotator take, one colour per annotator, takes joined over skipped frames', async () => {
+    const { curveSources } = await import('../../renderer/src/lib/series.js');
+    const doc = (annotator: string, traces: { input: string; samples: [number, number, number][] }[]) => ({
+      format: 'affect-studio-annotation/1' as const, video: { path: 'v', name: 'v' }, annotator, created: '', updated: '', segments: [], aus: [],
+      traces: traces.map((t, i) => ({ id: `t${i}`, dims: 'va' as const, started: '', ...t })),
+    });
+    const face = { faceId: 0, frames: [1, 2], times: [0, 0.04], valence: [0.1, 0.2], arousal: [0, 0], expression: null, au: null, boxes: null, pose: null, gaze: null };
+    const ana = doc('ana', [{ input: 'mouse', samples: [[0, 0.5, 0.1]] }, { input: 'model', samples: [[0, 0.1, 0.1]] }, { input: 'keyboard', samples: [[0, 0.3, 0.2]] }]);
+    const bob = doc('bob', [{ input: 'mouse', samples: [[0, -0.5, 0.1]] }]);
+    const s = curveSources('valence', { face, label: 'starter' }, undefined, [ana, bob], ['ana', 'bob']);
+    expect(s.map((x) => x.label)).toEqual(['starter', 'ana take 1', 'ana take 2', 'bob take 1']);
+    expect(s[1].colour).toBe(s[2].colour);
+    expect(s[1].colour).not.toBe(s[3].colour);
+    expect(s[1].dash).not.toEqual(s[2].dash);
+    expect(s[0].joined).toBeFalsy();
+    expect(s[1].joined).toBe(true);
+  });
+});

@@ -12,6 +12,8 @@ export interface CurveSource {
   colour: string;
   /** Dash pattern (empty: solid). */
   dash: number[];
+  /** Join the line over missing samples (a take's skipped frames); a run's gaps (no face) stay gaps. */
+  joined?: boolean;
   times: number[];
   values: (number | null)[];
 }
@@ -35,7 +37,7 @@ export function mergeSources(sources: CurveSource[]): CurveData {
     });
     return col;
   });
-  return { x, series, sources: sources.map(({ label, colour, dash }) => ({ label, colour, dash })) };
+  return { x, series, sources: sources.map(({ label, colour, dash, joined }) => ({ label, colour, dash, joined })) };
 }
 
 const TAKE_DASHES = [[], [6, 3], [2, 3], [8, 3, 2, 3]];
@@ -56,7 +58,7 @@ export function curveSources(dim: 'valence' | 'arousal', run: { face?: FaceSerie
       if (tr.dims !== 'va' && tr.dims !== dim) continue;
       take++;
       const label = tr.input === 'import' ? `${doc.annotator} (imported)` : `${doc.annotator} take ${take}`;
-      out.push({ label, colour, dash: TAKE_DASHES[(take - 1) % TAKE_DASHES.length], times: tr.samples.map((s) => s[0]), values: tr.samples.map((s) => (dim === 'valence' ? s[1] : s[2])) });
+      out.push({ label, colour, dash: TAKE_DASHES[(take - 1) % TAKE_DASHES.length], joined: true, times: tr.samples.map((s) => s[0]), values: tr.samples.map((s) => (dim === 'valence' ? s[1] : s[2])) });
     }
   }
   return out;

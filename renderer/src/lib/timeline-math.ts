@@ -65,7 +65,7 @@ export function columnMax(times: ArrayLike<number>, value: (i: number) => number
   const [from, to] = visibleRange(times, v);
   for (let i = from; i < to; i++) {
     const x0 = Math.floor(timeToX(times[i], v, width));
-    const x1 = duration ? Math.max(x0 + 1, Math.ceil(timeToX(times[i] + duration(i), v, width))) : x0 + 1;
+    const x1 = duration ? Math.max(x0 + 1, Math.ceil(timeToX(times[i] + duration(i), v, width) - 1e-6)) : x0 + 1;
     const val = value(i);
     for (let x = Math.max(0, x0); x < Math.min(cols.length, x1); x++) if (Number.isNaN(cols[x]) || val > cols[x]) cols[x] = val;
   }
