@@ -53,7 +53,7 @@ test('open a video, run the default bundle, see the curves, seek, annotate, undo
   await page.getByTestId('run').click();
   await expect(page.getByTestId('run-progress')).toBeVisible();
   await expect.poll(async () => Number(await page.getByTestId('timeline').getAttribute('data-points')), { timeout: 120_000 }).toBeGreaterThan(400);
-  await expect(page.getByTestId('timeline')).toHaveAttribute('data-series', '2');
+  await expect(page.getByTestId('timeline')).toHaveAttribute('data-series', '1'); // the run's valence curve
   await page.screenshot({ path: path.join(shots, 'timeline-after-run.png') });
 
   // seek: frame by frame, then by time
@@ -66,6 +66,7 @@ test('open a video, run the default bundle, see the curves, seek, annotate, undo
   await expect(page.getByTestId('frame-number')).toHaveText('240'); // 10 s × 23.976 fps → frame 240 (1-based)
 
   // an expression segment with the keyboard: "4" (Happiness) at 10 s, "4" again 12 frames later
+  await page.getByTestId('tab-annotate').click();
   await page.locator('body').click({ position: { x: 5, y: 5 } });
   await page.keyboard.press('4');
   await expect(page.getByTestId('pending')).toContainText('recording Happiness');
@@ -91,9 +92,9 @@ test('open a video, run the default bundle, see the curves, seek, annotate, undo
   await expect(page.getByTestId('segments')).toContainText('Sadness');
   await expect(page.getByTestId('save-state')).toHaveText('saved');
 
-  // reload: the video comes back from "recent", with its run and the saved annotation
+  // reload: the video, its run, the tab and the saved annotation come back by themselves
   await page.reload();
-  await page.getByTestId('recent').selectOption({ label: 'WolfgangLanger_Pexels.mp4' });
+  await expect(page.getByTestId('video-name')).toContainText('WolfgangLanger_Pexels.mp4');
   await expect(page.getByTestId('segments').locator('li')).toHaveCount(1);
   await expect(page.getByTestId('segments')).toContainText('Sadness');
   await expect.poll(async () => Number(await page.getByTestId('timeline').getAttribute('data-points'))).toBeGreaterThan(400);
