@@ -9,6 +9,11 @@ import { AUS } from './labels.js';
 const id = z.string().min(1).max(200);
 const seconds = z.number().finite().min(0);
 
+/** Most samples one `trace.samples` operation carries (longer takes are sent in several). */
+export const TRACE_SAMPLES_PER_OP = 10_000;
+/** How a take was made: rated by a person (mouse, keyboard, gamepad), pre-filled from a model run, or imported from a file. */
+export const TRACE_INPUTS = ['mouse', 'keyboard', 'gamepad', 'model', 'import'] as const;
+
 export interface AnnotationDoc {
   format: 'affect-studio-annotation/1';
   video: { path: string; name: string };
@@ -26,8 +31,8 @@ export const AnnotationOpSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('segment.update'), id, patch: z.object({ start: seconds.optional(), end: seconds.optional(), cls: z.number().int().min(0).max(7).optional() }) }),
   z.object({ type: z.literal('au.add'), range: z.object({ id, au: z.string().regex(/^AU\d{1,2}$/), start: seconds, end: seconds, intensity: z.number().int().min(0).max(5).optional(), source: z.enum(['human', 'model']).default('human'), confidence: z.number().min(0).max(1).optional() }) }),
   z.object({ type: z.literal('au.remove'), id }),
-  z.object({ type: z.literal('trace.start'), trace: z.object({ id, dims: z.enum(['va', 'valence', 'arousal']), input: z.enum(['mouse', 'keyboard', 'gamepad', 'model']), started: z.string().max(40) }) }),
-  z.object({ type: z.literal('trace.samples'), id, samples: z.array(z.tuple([seconds, z.number().min(-1).max(1), z.number().min(-1).max(1)])).max(10_000) }),
+  z.object({ type: z.literal('trace.start'), trace: z.object({ id, dims: z.enum(['va', 'valence', 'arousal']), input: z.enum(TRACE_INPUTS), started: z.string().max(40) }) }),
+  z.object({ type: z.literal('trace.samples'), id, samples: z.array(z.tuple([seconds, z.number().min(-1).max(1), z.number().min(-1).max(1)])).max(TRACE_SAMPLES_PER_OP) }),
   z.object({ type: z.literal('trace.remove'), id }),
 ]);
 export type AnnotationOp = z.infer<typeof AnnotationOpSchema>;
