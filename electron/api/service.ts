@@ -11,7 +11,8 @@ import { defaultBundleDir, installedBundles, resolveBundleDir } from '../../mode
 import { ensureStarterBundle } from '../../models/starter/starter-bundle.js';
 import { AnnotationStore } from '../engine/annotations/store.js';
 import { agreement } from '../engine/annotations/agreement.js';
-import { exportAbaw, importAbaw, prefillFromRun } from '../engine/annotations/conversions.js';
+import { exportAbaw, importAbaw, prefillFromRun, sliverSeconds } from '../engine/annotations/conversions.js';
+import { mergeProposal } from '../../common/annotation-merge.js';
 import { UserError } from '../../common/errors.js';
 import { Job } from '../engine/jobs/job.js';
 import { runModelOnVideo } from '../engine/runs/model-run.js';
@@ -197,11 +198,11 @@ export class ApiService {
     'annotations.list': ({ videoId }) => this.annotations.annotators(videoId),
     'annotations.load': ({ videoId, annotator }) => this.annotations.load(videoId, annotator, this.docBase(videoId).base),
     'annotations.apply': ({ videoId, annotator, ops }) => ({ updated: this.annotations.apply(videoId, annotator, this.docBase(videoId).base, ops).updated }),
-    'annotations.prefill': ({ videoId, annotator, runId, minConfidence }) => {
-      const doc = prefillFromRun(this.runs.load(runId), this.docBase(videoId).base, annotator);
-      // low-confidence model suggestions stay, marked, so the annotator sees what to check first
-      for (const s of doc.segments) if ((s.confidence ?? 1) < minConfidence) s.confidence = Math.min(s.confidence ?? 1, minConfidence - 1e-9);
-      return this.annotations.replace(videoId, annotator, doc);
+    // suggestions are proposed, never written: the UI applies the ops as one undoable edit
+    'annotations.prefill': ({ videoId, annotator, runId }) => {
+      const { v, base } = this.docBase(videoId);
+      const suggestion = prefillFromRun(this.runs.load(runId), base, annotator);
+      return mergeProposal(this.annotations.load(videoId, annotator, base), suggestion, { minDuration: sliverSeconds(v.frameTimes) });
     },
     'annotations.export': ({ videoId, annotator, dir }) => {
       const { v, base } = this.docBase(videoId);
@@ -211,13 +212,13 @@ export class ApiService {
     },
     'annotations.import': ({ videoId, annotator, dir }) => {
       const { v, base } = this.docBase(videoId);
-      let doc;
+      let suggestion;
       try {
-        doc = importAbaw(path.resolve(dir), path.parse(v.path).name, v.frameTimes, base, annotator);
+        suggestion = importAbaw(path.resolve(dir), path.parse(v.path).name, v.frameTimes, base, annotator);
       } catch (err) {
         throw new UserError((err as Error).message, 'choose the folder holding VA_Estimation_Challenge / EXPR_Recognition_Challenge / AU_Detection_Challenge', dir);
       }
-      return this.annotations.replace(videoId, annotator, doc);
+      return mergeProposal(this.annotations.load(videoId, annotator, base), suggestion, { minDuration: sliverSeconds(v.frameTimes) });
     },
     'agreement.compute': ({ videoId, runId, poseFilter }) => {
       const { v, base } = this.docBase(videoId);
