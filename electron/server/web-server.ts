@@ -8,7 +8,7 @@ import { createReadStream } from 'node:fs';
 import http from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { ApiService } from '../api/service.js';
-import { mediaResponse } from '../api/media.js';
+import { mediaResponse, wantsPlaybackCopy } from '../api/media.js';
 import { answerCall, SECURITY_HEADERS, staticFile } from '../api/transport.js';
 
 export interface WebServerOptions {
@@ -107,8 +107,10 @@ export async function startWebServer(options: WebServerOptions): Promise<Running
       return;
     }
     if (url.pathname.startsWith('/media/')) {
-      const file = service.mediaFile(decodeURIComponent(url.pathname.slice(7)));
-      if (!file) return json(res, 404, { error: 'not an opened video' });
+      const id = decodeURIComponent(url.pathname.slice(7));
+      const copy = wantsPlaybackCopy(url);
+      const file = copy ? service.playbackCopyFile(id) : service.mediaFile(id);
+      if (!file) return json(res, 404, { error: copy ? 'no playback copy of an opened video' : 'not an opened video' });
       const r = mediaResponse(file, req.headers.range);
       res.writeHead(r.status, { ...r.headers, ...SECURITY_HEADERS });
       if (r.body) r.body.pipe(res);
