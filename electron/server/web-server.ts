@@ -43,6 +43,18 @@ function cookieToken(req: http.IncomingMessage): string | undefined {
   return undefined;
 }
 
+/**
+ * Where the token redirect goes: the same path and query (a deep link such as `?video=/data/clip.mp4`
+ * survives), minus the token. Always a path on this server: leading slashes are collapsed, so a
+ * path like `//other.host` cannot turn the redirect into one to another site.
+ */
+export function withoutToken(url: URL): string {
+  const params = new URLSearchParams(url.search);
+  params.delete('token');
+  const query = params.toString();
+  return `${url.pathname.replace(/^\/+/, '/')}${query ? `?${query}` : ''}`;
+}
+
 export async function startWebServer(options: WebServerOptions): Promise<RunningServer> {
   const host = options.host ?? '127.0.0.1';
   const token = options.token ?? randomBytes(24).toString('base64url');
@@ -80,7 +92,7 @@ export async function startWebServer(options: WebServerOptions): Promise<Running
     }
     if (url.searchParams.has('token') && req.method === 'GET' && !url.pathname.startsWith('/api/')) {
       // keep the token in a cookie, and out of the address bar and history
-      res.writeHead(302, { 'Set-Cookie': `${COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/`, Location: url.pathname, ...SECURITY_HEADERS });
+      res.writeHead(302, { 'Set-Cookie': `${COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/`, Location: withoutToken(url), ...SECURITY_HEADERS });
       return res.end();
     }
     if (url.pathname.startsWith('/api/')) {
