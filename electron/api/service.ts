@@ -23,6 +23,7 @@ import { resolveFaceSettings, type FaceSettingsInput } from '../engine/features/
 import type { RuntimeOptions, VideoOptions } from '../engine/features/pipeline.js';
 import { Project } from '../engine/project/project.js';
 import { RunStore } from '../engine/runs/run-store.js';
+import type { VideoTimeline } from '../engine/runs/coverage.js';
 import { resolveVideoTools, type VideoTools } from '../engine/video/binaries.js';
 import { frameTimes, probeVideo } from '../engine/video/probe.js';
 import { PlaybackCopies } from '../engine/video/playback-proxy.js';
@@ -109,6 +110,12 @@ export class ApiService {
   /** Path of an opened video, for the media route; undefined for anything else. */
   mediaFile(videoId: string): string | undefined {
     return this.project.opened(videoId)?.path;
+  }
+
+  /** An opened video's frame times and duration (how much of it a run covers); undefined when it is not open. */
+  private timeline(videoId: string): VideoTimeline | undefined {
+    const v = this.project.opened(videoId);
+    return v && { frameTimes: v.frameTimes, durationSec: v.info.durationSec };
   }
 
   /** Path of an opened video's playback copy, for the media route; undefined when there is none. */
@@ -227,11 +234,11 @@ export class ApiService {
       });
       return { jobId };
     },
-    'runs.list': ({ videoId }) => this.runs.list(videoId, videoId),
+    'runs.list': ({ videoId }) => this.runs.list(videoId, videoId, this.timeline(videoId)),
     'runs.get': ({ runId }) => this.runs.load(runId),
     'runs.import': ({ videoId, path: file }) => {
       this.video(videoId);
-      return this.runs.import(videoId, videoId, file);
+      return this.runs.import(videoId, videoId, file, this.timeline(videoId));
     },
     'jobs.cancel': ({ jobId }) => {
       return { cancelled: this.jobs.get(jobId)?.cancel() ?? false };

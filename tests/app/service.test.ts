@@ -121,6 +121,8 @@ describe('API service', () => {
     const run = await s.call<'runs.get'>('runs.get', { runId });
     expect(run.faces).toHaveLength(1);
     expect(run.faces[0].frames).toHaveLength(72);
+    const [listed] = await s.call<'runs.list'>('runs.list', { videoId: v.videoId });
+    expect(listed.coverage).toEqual({ frames: 72, seconds: expect.closeTo(v.durationSec, 2), videoFrames: 72, videoSeconds: v.durationSec });
     expect(run.faces[0].boxes?.slice(0, 4).every(Number.isFinite)).toBe(true);
     // head pose and gaze per frame, in degrees: a frontal face looking at the camera
     expect(run.faces[0].pose).toHaveLength(72 * 3);
