@@ -9,8 +9,11 @@ import { AUS } from './labels.js';
 const id = z.string().min(1).max(200);
 const seconds = z.number().finite().min(0);
 
-/** What a V/A trace was made with: a person's device, a model's pre-fill, or an imported file. */
-export const TraceInputSchema = z.enum(['mouse', 'keyboard', 'gamepad', 'model', 'import']);
+/** Most samples one `trace.samples` operation carries (longer takes are sent in several). */
+export const TRACE_SAMPLES_PER_OP = 10_000;
+/** How a take was made: rated by a person (mouse, keyboard, gamepad), pre-filled from a model run, or imported from a file. */
+export const TRACE_INPUTS = ['mouse', 'keyboard', 'gamepad', 'model', 'import'] as const;
+export const TraceInputSchema = z.enum(TRACE_INPUTS);
 export type TraceInput = z.infer<typeof TraceInputSchema>;
 
 export interface AnnotationDoc {
@@ -33,7 +36,7 @@ export const AnnotationOpSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('trace.start'), trace: z.object({ id, dims: z.enum(['va', 'valence', 'arousal']), input: TraceInputSchema, started: z.string().max(40) }) }),
   // the device a take was made with is known for sure only once it ends
   z.object({ type: z.literal('trace.update'), id, patch: z.object({ input: TraceInputSchema }) }),
-  z.object({ type: z.literal('trace.samples'), id, samples: z.array(z.tuple([seconds, z.number().min(-1).max(1), z.number().min(-1).max(1)])).max(10_000) }),
+  z.object({ type: z.literal('trace.samples'), id, samples: z.array(z.tuple([seconds, z.number().min(-1).max(1), z.number().min(-1).max(1)])).max(TRACE_SAMPLES_PER_OP) }),
   z.object({ type: z.literal('trace.remove'), id }),
 ]);
 export type AnnotationOp = z.infer<typeof AnnotationOpSchema>;

@@ -94,3 +94,61 @@ export function icc31(ratings: number[][]): number {
   const denom = msRows + (k - 1) * msError;
   return denom === 0 ? NaN : (msRows - msError) / denom;
 }
+
+/**
+ * Cohen's kappa of two raters' nominal codes of the same items (`a[i]`, `b[i]`: class indices):
+ * (p_o − p_e) / (1 − p_e), p_o the share of items they agree on, p_e the agreement expected from
+ * each rater's own class frequencies. NaN when undefined: no items, or both raters used one and the
+ * same class throughout (p_e = 1).
+ */
+export function cohenKappa(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  const n = a.length;
+  if (n === 0 || b.length !== n) return NaN;
+  const countA = new Map<number, number>();
+  const countB = new Map<number, number>();
+  let agree = 0;
+  for (let i = 0; i < n; i++) {
+    if (a[i] === b[i]) agree++;
+    countA.set(a[i], (countA.get(a[i]) ?? 0) + 1);
+    countB.set(b[i], (countB.get(b[i]) ?? 0) + 1);
+  }
+  let expected = 0;
+  for (const [c, na] of countA) expected += (na / n) * ((countB.get(c) ?? 0) / n);
+  if (expected === 1) return NaN;
+  return (agree / n - expected) / (1 - expected);
+}
+
+/**
+ * Krippendorff's alpha for nominal codes, any number of raters, missing codes allowed:
+ * `units[u]` holds the codes the raters gave unit u (a rater who did not code it is simply absent).
+ * Units with fewer than two codes are not pairable and are left out. Computed from the coincidence
+ * matrix: α = 1 − (n − 1) · Σ_{c≠k} o_ck / Σ_{c≠k} n_c n_k. NaN when undefined (fewer than two
+ * pairable codes, or a single class used throughout).
+ */
+export function krippendorffAlphaNominal(units: ArrayLike<number>[]): number {
+  const coincidence = new Map<number, Map<number, number>>(); // o_ck
+  const marginal = new Map<number, number>(); // n_c
+  for (const codes of units) {
+    const m = codes.length;
+    if (m < 2) continue;
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < m; j++) {
+        if (i === j) continue;
+        const row = coincidence.get(codes[i]) ?? new Map<number, number>();
+        coincidence.set(codes[i], row);
+        row.set(codes[j], (row.get(codes[j]) ?? 0) + 1 / (m - 1));
+      }
+      marginal.set(codes[i], (marginal.get(codes[i]) ?? 0) + 1);
+    }
+  }
+  let n = 0;
+  for (const v of marginal.values()) n += v;
+  if (n < 2) return NaN;
+  let disagreeObserved = 0;
+  for (const [c, row] of coincidence) for (const [k, o] of row) if (c !== k) disagreeObserved += o;
+  let sumSquares = 0;
+  for (const v of marginal.values()) sumSquares += v * v;
+  const disagreeExpected = n * n - sumSquares; // Σ_{c≠k} n_c n_k
+  if (disagreeExpected === 0) return NaN;
+  return 1 - ((n - 1) * disagreeObserved) / disagreeExpected;
+}

@@ -4,13 +4,16 @@
  * handlers. The renderer imports only types from here.
  */
 import { z } from 'zod';
-import { AnnotationOpSchema, type AnnotationDoc, type AnnotationOp } from '../../common/annotations.js';
+import { AnnotationOpSchema, type AnnotationDoc } from '../../common/annotations.js';
 import type { AgreementReport } from '../../common/agreement.js';
+import type { MergeProposal } from '../../common/annotation-merge.js';
 import type { BatchState, TrainState } from '../../common/job-states.js';
 import type { RunData, RunSummary } from '../../common/run-data.js';
 
 export type { AnnotationDoc, AnnotationOp } from '../../common/annotations.js';
 export type { AgreementReport } from '../../common/agreement.js';
+/** What a pre-fill or an import would add to an annotator's tier (defined beside the merge rule that makes it). */
+export type { MergeProposal } from '../../common/annotation-merge.js';
 export type { BatchItem, BatchState, TrainEpoch, TrainState } from '../../common/job-states.js';
 export type { FaceSeries, RunData, RunSummary } from '../../common/run-data.js';
 
@@ -84,23 +87,6 @@ export interface VideoSummary {
    * the original, when one exists already. Frame times still come from the original.
    */
   proxyUrl?: string;
-}
-
-/**
- * What a pre-fill or an import would add to an annotator's tier, merged into time that annotator has
- * not annotated (nothing of theirs is replaced). The UI shows the summary, asks, and applies `ops` as
- * one undoable edit.
- */
-export interface MergeProposal {
-  ops: AnnotationOp[];
-  summary: {
-    /** Items that would be added (after clipping to the free time). */
-    segments: number; aus: number; traces: number;
-    /** The annotator's own items, all kept. */
-    keptSegments: number; keptAus: number; keptTraces: number;
-    /** Proposed items dropped or shortened because they overlapped the annotator's own. */
-    clipped: number;
-  };
 }
 
 export interface BundleSummary {

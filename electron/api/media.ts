@@ -11,6 +11,14 @@ const TYPES: Record<string, string> = {
   '.avi': 'video/x-msvideo', '.ogv': 'video/ogg', '.mpg': 'video/mpeg', '.mpeg': 'video/mpeg', '.ts': 'video/mp2t', '.mts': 'video/mp2t',
 };
 
+/**
+ * A video's playback copy (electron/engine/video/playback-proxy.ts) is served by the same route as
+ * the video, asked for with this query parameter: `/media/<id>?copy=1`, `media://video/<id>?copy=1`.
+ */
+export const PLAYBACK_COPY_PARAM = 'copy';
+export const playbackCopyUrl = (mediaUrl: string): string => `${mediaUrl}${mediaUrl.includes('?') ? '&' : '?'}${PLAYBACK_COPY_PARAM}=1`;
+export const wantsPlaybackCopy = (url: URL): boolean => url.searchParams.get(PLAYBACK_COPY_PARAM) === '1';
+
 export interface MediaResponse {
   status: 200 | 206 | 416;
   headers: Record<string, string>;

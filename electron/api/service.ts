@@ -11,7 +11,8 @@ import { defaultBundleDir, installedBundles, resolveBundleDir } from '../../mode
 import { ensureStarterBundle } from '../../models/starter/starter-bundle.js';
 import { AnnotationStore } from '../engine/annotations/store.js';
 import { agreement } from '../engine/annotations/agreement.js';
-import { exportAbaw, importAbaw, prefillFromRun } from '../engine/annotations/conversions.js';
+import { exportAbaw, importAbaw, prefillFromRun, sliverSeconds } from '../engine/annotations/conversions.js';
+import { mergeProposal } from '../../common/annotation-merge.js';
 import { UserError } from '../../common/errors.js';
 import { Job } from '../engine/jobs/job.js';
 import { runModelOnVideo } from '../engine/runs/model-run.js';
@@ -22,8 +23,11 @@ import { resolveFaceSettings, type FaceSettingsInput } from '../engine/features/
 import type { RuntimeOptions, VideoOptions } from '../engine/features/pipeline.js';
 import { Project } from '../engine/project/project.js';
 import { RunStore } from '../engine/runs/run-store.js';
+import type { VideoTimeline } from '../engine/runs/coverage.js';
 import { resolveVideoTools, type VideoTools } from '../engine/video/binaries.js';
 import { frameTimes, probeVideo } from '../engine/video/probe.js';
+import { PlaybackCopies } from '../engine/video/playback-proxy.js';
+import { playbackCopyUrl } from './media.js';
 import { toolVersion } from '../../common/node/version.js';
 import type { AnnotationDoc, EventName, Events, Method, Responses, BundleSummary } from './contract.js';
 import { listPresets } from '../../models/train/config.js';
@@ -37,10 +41,13 @@ export interface ServiceOptions {
   mediaUrl: (videoId: string) => string;
   tools?: VideoTools;
   /** Engine settings for work started from the UI, as given; resolved once, here. */
-  engine?: RuntimeOptions & { cacheDir?: string | false; face?: FaceSettingsInput };
+  engine?: RuntimeOptions & { cacheDir?: string | false; face?: FaceSettingsInput; playbackCopiesDir?: string };
   /** Native dialogs (Electron only). */
   hooks?: { openVideo?: () => Promise<string | null>; openFolder?: () => Promise<string | null> };
 }
+
+/** The `job.progress` stage of a playback copy. */
+export const PLAYBACK_COPY_STAGE = 'playback copy';
 
 type Listener = <E extends EventName>(name: E, payload: Events[E]) => void;
 
@@ -57,6 +64,9 @@ export class ApiService {
   private readonly jobs = new Map<string, Job<{ done: number; total: number; stage: string }>>();
   private readonly predictors = new Map<string, Promise<Predictor>>();
   private jobCounter = 0;
+  private readonly copies: PlaybackCopies;
+  /** The job making a video's playback copy, by video id: asking twice joins the running job. */
+  private readonly copyJobs = new Map<string, string>();
 
   constructor(readonly options: ServiceOptions) {
     this.project = new Project(options.projectDir);
@@ -65,6 +75,7 @@ export class ApiService {
     this.tools = options.tools ?? resolveVideoTools();
     this.runtime = { provider: options.engine?.provider, threads: options.engine?.threads };
     this.videoOptions = { tools: this.tools, face: resolveFaceSettings(options.engine?.face), cacheDir: options.engine?.cacheDir };
+    this.copies = new PlaybackCopies(this.tools, options.engine?.playbackCopiesDir);
     this.batch = new BatchQueue(this.project.batchFile, (bundles) => this.predictor(bundles), (s) => this.emit('batch.changed', s));
     this.training = new TrainJob(path.join(this.project.dir, 'training'), { ...this.runtime, ...this.videoOptions }, () => this.annotatedVideos(), (s) => this.emit('train.changed', s));
   }
@@ -99,6 +110,39 @@ export class ApiService {
   /** Path of an opened video, for the media route; undefined for anything else. */
   mediaFile(videoId: string): string | undefined {
     return this.project.opened(videoId)?.path;
+  }
+
+  /** An opened video's frame times and duration (how much of it a run covers); undefined when it is not open. */
+  private timeline(videoId: string): VideoTimeline | undefined {
+    const v = this.project.opened(videoId);
+    return v && { frameTimes: v.frameTimes, durationSec: v.info.durationSec };
+  }
+
+  /** Path of an opened video's playback copy, for the media route; undefined when there is none. */
+  playbackCopyFile(videoId: string): string | undefined {
+    const file = this.mediaFile(videoId);
+    return file && this.copies.find(file);
+  }
+
+  private playbackCopyUrl(videoId: string): string {
+    return playbackCopyUrl(this.options.mediaUrl(videoId));
+  }
+
+  /** Starts making a playback copy in the background: `job.progress`, then `video.proxy` (or `job.failed`). */
+  private startPlaybackCopy(videoId: string, file: string, frames: number): string {
+    const jobId = `job-${++this.jobCounter}`;
+    const job = new Job({ done: 0, total: frames, stage: PLAYBACK_COPY_STAGE }, { onChange: (p) => this.emit('job.progress', { jobId, ...p }) });
+    this.jobs.set(jobId, job);
+    this.copyJobs.set(videoId, jobId);
+    job.start(async (signal) => {
+      await this.copies.make(file, { frames, signal, onProgress: (done, total) => job.update({ done, total, stage: PLAYBACK_COPY_STAGE }, { save: false }) });
+    }, (outcome) => {
+      this.jobs.delete(jobId);
+      this.copyJobs.delete(videoId);
+      if (outcome.status === 'done') this.emit('video.proxy', { videoId, jobId, mediaUrl: this.playbackCopyUrl(videoId) });
+      else this.emit('job.failed', { jobId, error: outcome.status === 'failed' ? outcome.error : 'cancelled', cancelled: outcome.status === 'cancelled' });
+    });
+    return jobId;
   }
 
   private predictor(bundles: string[], weights?: number[], smoothing?: { valence?: number; arousal?: number }): Promise<Predictor> {
@@ -155,7 +199,13 @@ export class ApiService {
         videoId, path: path.resolve(file), name: path.basename(file), mediaUrl: this.options.mediaUrl(videoId),
         width: info.width, height: info.height, fps: info.fps, durationSec: info.durationSec, frameCount: times.length || info.frameCount,
         codec: info.codec, variableFrameRate: info.variableFrameRate, frameTimes: times,
+        ...(this.copies.find(file) && { proxyUrl: this.playbackCopyUrl(videoId) }),
       };
+    },
+    'videos.proxy': ({ videoId }) => {
+      const v = this.video(videoId);
+      if (this.copies.find(v.path)) return { mediaUrl: this.playbackCopyUrl(videoId), jobId: null };
+      return { mediaUrl: null, jobId: this.copyJobs.get(videoId) ?? this.startPlaybackCopy(videoId, v.path, v.frameTimes.length || v.info.frameCount) };
     },
     'videos.recent': () => this.project.recent().map((v) => ({ path: v.path, name: path.basename(v.path), opened: v.opened })),
 
@@ -184,11 +234,11 @@ export class ApiService {
       });
       return { jobId };
     },
-    'runs.list': ({ videoId }) => this.runs.list(videoId, videoId),
+    'runs.list': ({ videoId }) => this.runs.list(videoId, videoId, this.timeline(videoId)),
     'runs.get': ({ runId }) => this.runs.load(runId),
     'runs.import': ({ videoId, path: file }) => {
       this.video(videoId);
-      return this.runs.import(videoId, videoId, file);
+      return this.runs.import(videoId, videoId, file, this.timeline(videoId));
     },
     'jobs.cancel': ({ jobId }) => {
       return { cancelled: this.jobs.get(jobId)?.cancel() ?? false };
@@ -197,11 +247,11 @@ export class ApiService {
     'annotations.list': ({ videoId }) => this.annotations.annotators(videoId),
     'annotations.load': ({ videoId, annotator }) => this.annotations.load(videoId, annotator, this.docBase(videoId).base),
     'annotations.apply': ({ videoId, annotator, ops }) => ({ updated: this.annotations.apply(videoId, annotator, this.docBase(videoId).base, ops).updated }),
-    'annotations.prefill': ({ videoId, annotator, runId, minConfidence }) => {
-      const doc = prefillFromRun(this.runs.load(runId), this.docBase(videoId).base, annotator);
-      // low-confidence model suggestions stay, marked, so the annotator sees what to check first
-      for (const s of doc.segments) if ((s.confidence ?? 1) < minConfidence) s.confidence = Math.min(s.confidence ?? 1, minConfidence - 1e-9);
-      return this.annotations.replace(videoId, annotator, doc);
+    // suggestions are proposed, never written: the UI applies the ops as one undoable edit
+    'annotations.prefill': ({ videoId, annotator, runId }) => {
+      const { v, base } = this.docBase(videoId);
+      const suggestion = prefillFromRun(this.runs.load(runId), base, annotator);
+      return mergeProposal(this.annotations.load(videoId, annotator, base), suggestion, { minDuration: sliverSeconds(v.frameTimes) });
     },
     'annotations.export': ({ videoId, annotator, dir }) => {
       const { v, base } = this.docBase(videoId);
@@ -211,13 +261,13 @@ export class ApiService {
     },
     'annotations.import': ({ videoId, annotator, dir }) => {
       const { v, base } = this.docBase(videoId);
-      let doc;
+      let suggestion;
       try {
-        doc = importAbaw(path.resolve(dir), path.parse(v.path).name, v.frameTimes, base, annotator);
+        suggestion = importAbaw(path.resolve(dir), path.parse(v.path).name, v.frameTimes, base, annotator);
       } catch (err) {
         throw new UserError((err as Error).message, 'choose the folder holding VA_Estimation_Challenge / EXPR_Recognition_Challenge / AU_Detection_Challenge', dir);
       }
-      return this.annotations.replace(videoId, annotator, doc);
+      return mergeProposal(this.annotations.load(videoId, annotator, base), suggestion, { minDuration: sliverSeconds(v.frameTimes) });
     },
     'agreement.compute': ({ videoId, runId, poseFilter }) => {
       const { v, base } = this.docBase(videoId);

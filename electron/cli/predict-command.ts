@@ -112,6 +112,7 @@ async function runPredict(inputs: string[], flags: PredictFlags): Promise<number
   for (const b of predictor.bundles) if (b.kind === 'starter') progress.log(`  note: ${b.id} is the starter bundle — ${b.trainedOn}`);
 
   let failed = problems.length;
+  const warned: string[] = [];
   let started = false;
   let label = '';
   const record = await runPredictJob(predictor, videos, { outDir: out, format: flags.format, resume: !!flags.resume }, {
@@ -133,6 +134,7 @@ async function runPredict(inputs: string[], flags: PredictFlags): Promise<number
       else if (r.status === 'done') {
         progress.log(`✓ ${label}: ${r.frames} frames, ${r.faceRows} face rows, face ids [${r.faceIds?.join(', ')}], ${((r.frames ?? 0) / r.seconds).toFixed(1)} fps → ${r.output}`);
         for (const w of r.warnings ?? []) progress.log(`  ! ${w}`);
+        if (r.warnings?.length) warned.push(name);
       } else {
         failed++;
         progress.log(`✗ ${label}: ${(r.error ?? '').replace(`${video.file}: `, '')}`);
@@ -140,7 +142,8 @@ async function runPredict(inputs: string[], flags: PredictFlags): Promise<number
     },
   });
   const done = Object.values(record.videos).filter((v) => v.status === 'done').length;
-  progress.log(`done: ${done} succeeded, ${failed} failed; run record in ${path.join(out, RUN_FILE)}`);
+  const withWarnings = warned.length ? ` (${warned.length} with warnings: ${warned.join(', ')})` : '';
+  progress.log(`done: ${done} succeeded${withWarnings}, ${failed} failed; run record in ${path.join(out, RUN_FILE)}`);
   if (flags.json) process.stdout.write(`${JSON.stringify(record, null, 2)}\n`);
   return failed ? 1 : 0;
 }

@@ -8,7 +8,7 @@ import { createReadStream } from 'node:fs';
 import http from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { ApiService } from '../api/service.js';
-import { mediaResponse } from '../api/media.js';
+import { mediaResponse, wantsPlaybackCopy } from '../api/media.js';
 import { answerCall, SECURITY_HEADERS, staticFile } from '../api/transport.js';
 
 export interface WebServerOptions {
@@ -41,6 +41,18 @@ function cookieToken(req: http.IncomingMessage): string | undefined {
     if (k === COOKIE) return v;
   }
   return undefined;
+}
+
+/**
+ * Where the token redirect goes: the same path and query (a deep link such as `?video=/data/clip.mp4`
+ * survives), minus the token. Always a path on this server: leading slashes are collapsed, so a
+ * path like `//other.host` cannot turn the redirect into one to another site.
+ */
+export function withoutToken(url: URL): string {
+  const params = new URLSearchParams(url.search);
+  params.delete('token');
+  const query = params.toString();
+  return `${url.pathname.replace(/^\/+/, '/')}${query ? `?${query}` : ''}`;
 }
 
 export async function startWebServer(options: WebServerOptions): Promise<RunningServer> {
@@ -80,7 +92,7 @@ export async function startWebServer(options: WebServerOptions): Promise<Running
     }
     if (url.searchParams.has('token') && req.method === 'GET' && !url.pathname.startsWith('/api/')) {
       // keep the token in a cookie, and out of the address bar and history
-      res.writeHead(302, { 'Set-Cookie': `${COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/`, Location: url.pathname, ...SECURITY_HEADERS });
+      res.writeHead(302, { 'Set-Cookie': `${COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/`, Location: withoutToken(url), ...SECURITY_HEADERS });
       return res.end();
     }
     if (url.pathname.startsWith('/api/')) {
@@ -107,8 +119,10 @@ export async function startWebServer(options: WebServerOptions): Promise<Running
       return;
     }
     if (url.pathname.startsWith('/media/')) {
-      const file = service.mediaFile(decodeURIComponent(url.pathname.slice(7)));
-      if (!file) return json(res, 404, { error: 'not an opened video' });
+      const id = decodeURIComponent(url.pathname.slice(7));
+      const copy = wantsPlaybackCopy(url);
+      const file = copy ? service.playbackCopyFile(id) : service.mediaFile(id);
+      if (!file) return json(res, 404, { error: copy ? 'no playback copy of an opened video' : 'not an opened video' });
       const r = mediaResponse(file, req.headers.range);
       res.writeHead(r.status, { ...r.headers, ...SECURITY_HEADERS });
       if (r.body) r.body.pipe(res);

@@ -11,7 +11,7 @@ import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { dataRoot, writeFileAtomic } from '../../common/node/storage.js';
 import { ApiService } from '../api/service.js';
-import { mediaResponse } from '../api/media.js';
+import { mediaResponse, wantsPlaybackCopy } from '../api/media.js';
 import { answerCall, staticFile } from '../api/transport.js';
 import { VIDEO_EXTENSIONS } from '../engine/jobs/inputs.js';
 import { packageRoot } from '../../common/node/version.js';
@@ -101,9 +101,11 @@ function serveFile(root: string, pathname: string): Response {
 app.whenReady().then(() => {
   protocol.handle('app', (req) => serveFile(RENDERER, new URL(req.url).pathname));
   protocol.handle('media', (req) => {
-    const id = decodeURIComponent(new URL(req.url).pathname.slice(1));
-    const file = service.mediaFile(id);
-    if (!file) return new Response('not an opened video', { status: 404 });
+    const url = new URL(req.url);
+    const id = decodeURIComponent(url.pathname.slice(1));
+    const copy = wantsPlaybackCopy(url);
+    const file = copy ? service.playbackCopyFile(id) : service.mediaFile(id);
+    if (!file) return new Response(copy ? 'no playback copy of an opened video' : 'not an opened video', { status: 404 });
     const r = mediaResponse(file, req.headers.get('range') ?? undefined);
     return new Response(r.body ? (Readable.toWeb(r.body) as ReadableStream) : null, { status: r.status, headers: r.headers });
   });

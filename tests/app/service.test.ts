@@ -65,13 +65,18 @@ describe('API service', () => {
     expect(au[1].split(',').every((x) => x === '-1')).toBe(true); // before any AU coding
     expect(au[11].split(',')[6]).toBe('1'); // frame 11 at 0.40 s: AU12
 
-    const back = await s.call<'annotations.import'>('annotations.import', { videoId: v.videoId, annotator: 'bob', dir });
+    const proposal = await s.call<'annotations.import'>('annotations.import', { videoId: v.videoId, annotator: 'bob', dir });
+    expect(proposal.summary).toEqual({ segments: 1, aus: 1, traces: 1, keptSegments: 0, keptAus: 0, keptTraces: 0, clipped: 0 });
+    expect(await s.call<'annotations.list'>('annotations.list', { videoId: v.videoId })).toEqual(['ana']); // proposing writes nothing
+    await s.call('annotations.apply', { videoId: v.videoId, annotator: 'bob', ops: proposal.ops });
+    const back = await s.call<'annotations.load'>('annotations.load', { videoId: v.videoId, annotator: 'bob' });
     expect(back.segments).toHaveLength(1);
     expect(back.segments[0]).toMatchObject({ cls: 4 });
     expect(back.segments[0].start).toBeCloseTo(0.2, 6);
     expect(back.segments[0].end).toBeCloseTo(0.6, 6);
     expect(back.aus).toHaveLength(1);
     expect(back.traces[0].samples.length).toBeGreaterThan(20);
+    expect(back.traces[0].input).toBe('import');
     const report = await s.call<'agreement.compute'>('agreement.compute', { videoId: v.videoId });
     expect(report.annotators).toEqual(['ana', 'bob']);
     expect(report.pairs[0].expressionF1).toBeCloseTo(1 / 8, 6); // identical segments: Happiness 1, seven classes absent
@@ -116,6 +121,8 @@ describe('API service', () => {
     const run = await s.call<'runs.get'>('runs.get', { runId });
     expect(run.faces).toHaveLength(1);
     expect(run.faces[0].frames).toHaveLength(72);
+    const [listed] = await s.call<'runs.list'>('runs.list', { videoId: v.videoId });
+    expect(listed.coverage).toEqual({ frames: 72, seconds: expect.closeTo(v.durationSec, 2), videoFrames: 72, videoSeconds: v.durationSec });
     expect(run.faces[0].boxes?.slice(0, 4).every(Number.isFinite)).toBe(true);
     // head pose and gaze per frame, in degrees: a frontal face looking at the camera
     expect(run.faces[0].pose).toHaveLength(72 * 3);
@@ -131,11 +138,22 @@ describe('API service', () => {
     expect(half.poseFilter?.framesDropped).toBeGreaterThan(0);
     const noRun = await s.call('agreement.compute', { videoId: v.videoId, poseFilter: { maxYaw: 30 } }).then(() => undefined, (e: unknown) => e);
     expect((noRun as UserError).message).toMatch(/poseFilter.*needs a run/);
-    const doc = await s.call<'annotations.prefill'>('annotations.prefill', { videoId: v.videoId, annotator: 'pre', runId });
-    expect(doc.segments.length).toBeGreaterThan(0);
-    expect(doc.segments.every((x) => x.source === 'model' && x.confidence !== undefined)).toBe(true);
+    // the annotator coded the first second herself: a pre-fill proposes the rest and keeps hers
+    const mine = { type: 'segment.add' as const, segment: { id: 'mine', start: 0, end: 1, cls: 5 } };
+    await s.call('annotations.apply', { videoId: v.videoId, annotator: 'pre', ops: [mine] });
+    const proposal = await s.call<'annotations.prefill'>('annotations.prefill', { videoId: v.videoId, annotator: 'pre', runId });
+    expect(proposal.summary.keptSegments).toBe(1);
+    expect(proposal.summary.segments).toBeGreaterThan(0);
+    expect(proposal.summary.traces).toBe(1);
+    const added = proposal.ops.flatMap((op) => (op.type === 'segment.add' ? [op.segment] : []));
+    expect(added.every((x) => x.source === 'model' && x.confidence !== undefined && x.start >= 1 - 1e-9)).toBe(true);
+    await s.call('annotations.apply', { videoId: v.videoId, annotator: 'pre', ops: proposal.ops });
+    const doc = await s.call<'annotations.load'>('annotations.load', { videoId: v.videoId, annotator: 'pre' });
+    expect(doc.segments.find((x) => x.id === 'mine')).toMatchObject({ start: 0, end: 1, cls: 5, source: 'human' });
+    expect(doc.segments).toHaveLength(1 + proposal.summary.segments);
     const report = await s.call<'agreement.compute'>('agreement.compute', { videoId: v.videoId, runId });
-    expect(report.model?.versus[0].cccValence).toBeCloseTo(1, 3); // the pre-fill is the run itself
+    expect(report.excluded).toEqual([]); // her own segment makes the tier a rater
+    expect(report.model?.versus[0].cccValence).toBeCloseTo(1, 3); // the V/A pre-fill is the run itself
   });
 });
 

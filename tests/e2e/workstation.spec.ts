@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 /**
  * The app as a researcher sees it on a laptop and on a monitor: every track drawn and on the first
  * screen, nothing overflowing, the face visible while rating, and the editing gestures that matter

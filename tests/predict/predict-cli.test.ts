@@ -144,6 +144,10 @@ describe('predict on the acted-expressions clip (starter bundle)', () => {
     const o = freshDir('pred');
     const r = await runCli(['predict', sharedVideo('no_face.mp4'), '--out', o]);
     expect(r.code).toBe(0);
+    // done, but with a warning: in the run record, under the video's line and in the summary
+    expect(`${r.stdout}${r.stderr}`).toMatch(/! no face found in any of the 9\d frames/);
+    expect(`${r.stdout}${r.stderr}`).toMatch(/done: 1 succeeded \(1 with warnings: no_face\.mp4\), 0 failed/);
+    expect(JSON.parse(readFileSync(path.join(o, 'run.json'), 'utf8')).videos.no_face.warnings).toContainEqual(expect.stringMatching(/^no face found/));
     const rows = csv(path.join(o, 'no_face.csv'));
     expect(rows).toHaveLength(95);
     expect(rows.every((x) => x.success === '0' && x.face_id === '' && x.valence === '' && x.AU12 === '')).toBe(true);

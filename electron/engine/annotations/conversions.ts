@@ -10,7 +10,17 @@ import { writeFileAtomic } from '../../../common/node/storage.js';
 import { auAt, emptyDoc, segmentAt, traceValueAt } from '../../../common/annotations.js';
 import type { AnnotationDoc } from '../../../common/annotations.js';
 import { mainFace, type RunData } from '../../../common/run-data.js';
+import { DEFAULT_MIN_PIECE_SECONDS } from '../../../common/annotation-merge.js';
 import { runs } from '../../../common/runs.js';
+
+/**
+ * The shortest piece of a suggestion that merging keeps (common/annotation-merge.ts): half the
+ * video's median frame interval. A shorter leftover is a rounding sliver that would hold no frame.
+ */
+export function sliverSeconds(frameTimes: number[]): number {
+  const steps = frameTimes.slice(1).map((t, k) => t - frameTimes[k]).filter((d) => d > 0).sort((a, b) => a - b);
+  return steps.length ? steps[steps.length >> 1] / 2 : DEFAULT_MIN_PIECE_SECONDS;
+}
 
 export const TASK_FOLDERS = { va: 'VA_Estimation_Challenge', expression: 'EXPR_Recognition_Challenge', au: 'AU_Detection_Challenge' } as const;
 

@@ -5,6 +5,7 @@
  *       faces.csv            tracked faces (the rows every other file lines up with)
  *       geometry.npy         per row: crop square, roll, 5 keypoints, 468 landmarks (frame pixels)
  *       <extractor>@<version>.npy   per row: that extractor's features
+ *       decode-warnings.json what the decoder warned about (e.g. a truncated file), for cache hits
  *
  * The tracking key hashes everything that changes which faces are found where: decoding settings
  * (stride, time range, size), tracker settings, and the detector and mesh model files. An

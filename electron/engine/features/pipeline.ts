@@ -27,6 +27,8 @@ import { ImageModelExtractor } from './image-model.js';
 
 /** Bump when detection, tracking or alignment logic changes, so cached tracking runs are redone. */
 export const TRACKING_VERSION = 1;
+/** What the decoder warned about when the cached tracking run was made (a truncated file …). */
+const DECODE_WARNINGS = 'decode-warnings.json';
 /** Frames between appearance updates of a track (for re-identification). */
 const REID_EVERY = 15;
 
@@ -147,6 +149,7 @@ export class FeaturePipeline {
         }
         entry.commit(staging, !haveTracking);
       }
+      if (haveTracking && !missing.length && entry.has(DECODE_WARNINGS)) warnings.push(...(JSON.parse(readFileSync(entry.path(DECODE_WARNINGS), 'utf8')) as string[]));
       const result = this.assemble(info, entry, run, sha256, warnings);
       return {
         ...result,
@@ -216,6 +219,8 @@ export class FeaturePipeline {
         run.onProgress?.({ file: info.path, done: processed, total: Math.max(total, processed), time: lastTime, faces: faces.length });
       }
       warnings.push(...decoder.stats.warnings);
+      // kept with the tracking run, so a video taken from the cache still says it was truncated
+      if (!replayFrom) writeFileAtomic(path.join(staging, DECODE_WARNINGS), `${JSON.stringify(decoder.stats.warnings)}\n`);
       if (processed === 0) warnings.push('no frame fell within the chosen stride / time range');
       facesCsv?.close();
       geometry?.close();

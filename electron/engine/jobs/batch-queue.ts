@@ -22,8 +22,10 @@ interface Saved {
 
 export class BatchQueue {
   private readonly job: Job<Saved>;
-  /** What the video being interrupted becomes: queued again (pause) or cancelled. */
+  /** What the video being interrupted becomes: queued again (a restart picks it up) or cancelled. */
   private stopAs: 'queued' | 'cancelled' = 'queued';
+  /** Pause was asked: the running video finishes (its work is kept), then the batch stops. */
+  private pauseAsked = false;
 
   constructor(
     file: string,
@@ -39,7 +41,7 @@ export class BatchQueue {
   }
 
   private view(s: Saved): BatchState {
-    return { items: s.items, running: this.job.running, outDir: s.outDir, format: s.format };
+    return { items: s.items, running: this.job.running, ...(this.pauseAsked && this.job.running && { pausing: true }), outDir: s.outDir, format: s.format };
   }
 
   snapshot(): BatchState {
@@ -64,6 +66,7 @@ export class BatchQueue {
 
   /** Starts (or resumes) processing the queued items in the background. */
   start(outDir: string, format: PredictionFormat, bundles: string[]): BatchState {
+    this.pauseAsked = false; // resuming while a pause waits for the running video: it just goes on
     this.job.update((s) => {
       Object.assign(s, { outDir, format, bundles });
       for (const i of s.items) if (i.status === 'cancelled') i.status = 'queued';
@@ -71,6 +74,7 @@ export class BatchQueue {
     if (!this.job.running) {
       this.stopAs = 'queued';
       this.job.start((signal) => this.loop(signal), (outcome) => this.job.update((s) => {
+        this.pauseAsked = false;
         if (outcome.status !== 'failed') return;
         // the batch itself could not run (e.g. the bundle): say so on the next waiting video
         const item = s.items.find((i) => i.status === 'queued');
@@ -80,11 +84,14 @@ export class BatchQueue {
     return this.snapshot();
   }
 
-  /** Stops after interrupting the current video; it stays queued. */
+  /**
+   * Stops once the running video is finished (interrupting it would throw its work away); the
+   * videos still waiting stay queued, and start() resumes with the next one.
+   */
   pause(): BatchState {
-    this.stopAs = 'queued';
-    this.job.cancel();
-    return this.snapshot();
+    if (!this.job.running) return this.snapshot();
+    this.pauseAsked = true;
+    return this.view(this.job.update(() => undefined, { save: false }));
   }
 
   /** Stops; the interrupted video and the ones still waiting are marked cancelled. */
@@ -101,6 +108,7 @@ export class BatchQueue {
     const predictor = await this.makePredictor(bundles ?? []);
     const stems = new Map(assignStems(items.map((i) => i.file)).map((v) => [v.file, v.stem]));
     for (;;) {
+      if (this.pauseAsked) return;
       const s = this.job.snapshot();
       const index = s.items.findIndex((i) => i.status === 'queued');
       if (index < 0) return;
@@ -110,14 +118,14 @@ export class BatchQueue {
         const item = st.items.find((i) => i.file === file);
         if (item) Object.assign(item, patch);
       }, { save });
-      edit({ status: 'running', done: 0, error: undefined });
+      edit({ status: 'running', done: 0, error: undefined, warnings: undefined });
       try {
         const record = await runPredictJob(predictor, [{ file, stem: stems.get(file) ?? path.parse(file).name }],
           { outDir: s.outDir as string, format: s.format ?? 'native', resume: true, signal }, {
             onProgress: (p) => edit({ done: p.done, total: p.total }, false),
           });
         const r = Object.values(record.videos).find((v) => v.file === file);
-        edit({ status: r?.status === 'done' ? 'done' : 'failed', error: r?.error, output: r?.output });
+        edit({ status: r?.status === 'done' ? 'done' : 'failed', error: r?.error, output: r?.output, warnings: r?.warnings?.length ? r.warnings : undefined });
       } catch (err) {
         if (!isAbort(err) && !signal.aborted) {
           edit({ status: 'failed', error: describeError(err) });

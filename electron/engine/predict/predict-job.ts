@@ -15,6 +15,7 @@ import type { VideoInput } from '../jobs/inputs.js';
 import { toolVersion } from '../../../common/node/version.js';
 import { abawFile, predictionFileName, writePredictions, type PredictionFormat } from '../export/prediction-csv.js';
 import type { Predictor } from './predictor.js';
+import { faceWarnings } from './video-warnings.js';
 
 export interface VideoRecord {
   file: string;
@@ -109,7 +110,7 @@ export async function runPredictJob(
       writePredictions(output, format, video.stem, rows, predictor.auThresholds, video.file);
       entry = {
         file: video.file, status: 'done', output: path.basename(output), frames: features.frames, faceRows: features.faceRows, faceIds: features.faceIds,
-        seconds: (performance.now() - t0) / 1000, timings, featuresFromCache: features.cache, warnings: features.warnings,
+        seconds: (performance.now() - t0) / 1000, timings, featuresFromCache: features.cache, warnings: [...features.warnings, ...faceWarnings(rows)],
       };
     } catch (err) {
       if ((err as Error).name === 'AbortError') throw err;

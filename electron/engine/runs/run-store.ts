@@ -10,7 +10,9 @@ import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { AUS, EXPRESSIONS } from '../../../common/labels.js';
 import { writeFileAtomic } from '../../../common/node/storage.js';
-import type { FaceSeries, RunData, RunSummary } from '../../../common/run-data.js';
+import type { FaceSeries, RunCoverage, RunData, RunSummary } from '../../../common/run-data.js';
+import { coverageOf, coveredBy, type Covered, type VideoTimeline } from './coverage.js';
+import { isPyFeatHeader, PYFEAT_REQUIRED, pyFeatRows } from './pyfeat-import.js';
 import { NATIVE_COLUMNS, NATIVE_GAZE_COLUMNS, NATIVE_POSE_COLUMNS, OPENFACE_GAZE_COLUMNS, OPENFACE_POSE_COLUMNS, openFaceAu } from '../export/columns.js';
 import { nativeCsv } from '../export/prediction-csv.js';
 import { readFacesTable } from '../features/faces-table.js';
@@ -21,6 +23,8 @@ interface StoredRun extends RunSummary {
   videoKey: string;
   auThresholds: number[];
   details?: unknown;
+  /** Frames with a prediction and the seconds they last (runs saved before this field: read from the CSV). */
+  covered?: Covered;
 }
 
 const num = (s: string | undefined): number | null => (s === undefined || s === '' ? null : Number(s));
@@ -30,6 +34,24 @@ function vectorOf(r: Record<string, string>, columns: readonly string[], unit: (
   const values = columns.map((c) => num(r[c]));
   if (values.some((v) => v === null || !Number.isFinite(v))) return undefined;
   return Float32Array.from(layout((values as number[]).map(unit)));
+}
+
+/** What the app lists of a stored run. */
+function summary(r: Pick<StoredRun, 'runId' | 'videoId' | 'created' | 'source' | 'label'>, coverage?: RunCoverage): RunSummary {
+  return { runId: r.runId, videoId: r.videoId, created: r.created, source: r.source, label: r.label, ...(coverage && { coverage }) };
+}
+
+/** Rows of our native CSV (imports, and coverage of runs stored before it was recorded). */
+function nativeRows(records: Record<string, string>[]): PredictionRow[] {
+  return records.map((r) => ({
+    frame: Number(r.frame), timestamp: Number(r.timestamp), faceId: r.face_id === '' ? undefined : Number(r.face_id), faceScore: num(r.face_score) ?? undefined,
+    valence: num(r.valence) ?? undefined, arousal: num(r.arousal) ?? undefined,
+    expression: r.Neutral === '' || r.Neutral === undefined ? undefined : Float32Array.from(EXPRESSIONS, (e) => Number(r[e])),
+    au: r.AU1 === '' || r.AU1 === undefined ? undefined : Float32Array.from(AUS, (a) => Number(r[a])),
+    // the native CSV has the angles only: translation unknown (NaN)
+    pose: vectorOf(r, NATIVE_POSE_COLUMNS, (v) => (v * Math.PI) / 180, (rad) => [NaN, NaN, NaN, ...rad]),
+    gaze: vectorOf(r, NATIVE_GAZE_COLUMNS, (v) => (v * Math.PI) / 180, (rad) => [NaN, NaN, NaN, NaN, NaN, NaN, ...rad]),
+  }));
 }
 
 export class RunStore {
@@ -43,14 +65,22 @@ export class RunStore {
     return `${new Date().toISOString().replace(/[-:.TZ]/g, '').slice(0, 14)}-${Math.random().toString(36).slice(2, 6)}`;
   }
 
-  list(videoKey: string, videoId: string): RunSummary[] {
+  /** The runs of a video; with its timeline, each says how much of the video it covers. */
+  list(videoKey: string, videoId: string, video?: VideoTimeline): RunSummary[] {
     const dir = path.join(this.root, videoKey);
     if (!existsSync(dir)) return [];
     return readdirSync(dir)
       .filter((r) => existsSync(path.join(dir, r, 'run.json')))
       .map((r) => JSON.parse(readFileSync(path.join(dir, r, 'run.json'), 'utf8')) as StoredRun)
-      .map((r) => ({ runId: r.runId, videoId, created: r.created, source: r.source, label: r.label }))
+      .map((r) => summary({ ...r, videoId }, video && coverageOf(r.covered ?? this.coveredFromCsv(path.join(dir, r.runId), video), video)))
       .sort((a, b) => a.created.localeCompare(b.created));
+  }
+
+  /** Coverage of a run saved before run.json recorded it. */
+  private coveredFromCsv(dir: string, video: VideoTimeline): Covered {
+    const file = path.join(dir, 'predictions.csv');
+    if (!existsSync(file)) return { frames: 0, seconds: 0 };
+    return coveredBy(nativeRows(parse(readFileSync(file), { columns: true }) as Record<string, string>[]), video);
   }
 
   /** Saves a run made here: the predictions and the face boxes they belong to. */
@@ -59,8 +89,9 @@ export class RunStore {
     mkdirSync(dir, { recursive: true });
     writeFileAtomic(path.join(dir, 'predictions.csv'), nativeCsv(rows));
     if (facesCsv && existsSync(facesCsv)) copyFileSync(facesCsv, path.join(dir, 'faces.csv'));
-    writeFileAtomic(path.join(dir, 'run.json'), `${JSON.stringify({ ...run, videoKey }, null, 2)}\n`);
-    return { runId: run.runId, videoId: run.videoId, created: run.created, source: run.source, label: run.label };
+    const stored = { ...run, covered: run.covered ?? coveredBy(rows), videoKey };
+    writeFileAtomic(path.join(dir, 'run.json'), `${JSON.stringify(stored, null, 2)}\n`);
+    return summary(stored);
   }
 
   find(runId: string): { dir: string; run: StoredRun } | undefined {
@@ -104,12 +135,13 @@ export class RunStore {
   }
 
   /**
-   * Imports a CSV written by us (native) or by OpenFace 2.x (either separator style). OpenFace's
+   * Imports a CSV written by us (native), by OpenFace 2.x (either separator style) or by Py-Feat
+   * (pyfeat-import.ts; frames placed at the video's frame times). OpenFace's
    * AU intensities (0–5) become activations in [0, 1] (÷ 5); AUs it lacks stay empty. Head pose and
    * gaze come along when the file has them (OpenFace writes zeros for failed frames: those rows have
    * no face here, so no pose either).
    */
-  import(videoKey: string, videoId: string, file: string): RunSummary {
+  import(videoKey: string, videoId: string, file: string, video?: VideoTimeline): RunSummary {
     let text: string;
     try {
       text = readFileSync(file, 'utf8');
@@ -121,15 +153,10 @@ export class RunStore {
     let kind: string;
     if (header.slice(0, 5).join(',') === NATIVE_COLUMNS.slice(0, 5).join(',')) {
       kind = 'affect-studio CSV';
-      rows = (parse(text, { columns: true }) as Record<string, string>[]).map((r) => ({
-        frame: Number(r.frame), timestamp: Number(r.timestamp), faceId: r.face_id === '' ? undefined : Number(r.face_id), faceScore: num(r.face_score) ?? undefined,
-        valence: num(r.valence) ?? undefined, arousal: num(r.arousal) ?? undefined,
-        expression: r.Neutral === '' || r.Neutral === undefined ? undefined : Float32Array.from(EXPRESSIONS, (e) => Number(r[e])),
-        au: r.AU1 === '' || r.AU1 === undefined ? undefined : Float32Array.from(AUS, (a) => Number(r[a])),
-        // the native CSV has the angles only: translation unknown (NaN)
-        pose: vectorOf(r, NATIVE_POSE_COLUMNS, (v) => (v * Math.PI) / 180, (rad) => [NaN, NaN, NaN, ...rad]),
-        gaze: vectorOf(r, NATIVE_GAZE_COLUMNS, (v) => (v * Math.PI) / 180, (rad) => [NaN, NaN, NaN, NaN, NaN, NaN, ...rad]),
-      }));
+      rows = nativeRows(parse(text, { columns: true }) as Record<string, string>[]);
+    } else if (isPyFeatHeader(header)) {
+      kind = 'Py-Feat CSV';
+      rows = pyFeatRows(parse(text, { columns: true, trim: true }) as Record<string, string>[], video);
     } else if (header.includes('frame') && header.some((h) => /^AU\d\d_r$/.test(h))) {
       kind = 'OpenFace CSV';
       const parsed = parse(text, { columns: (h: string[]) => h.map((x) => x.trim()), trim: true }) as Record<string, string>[];
@@ -149,10 +176,15 @@ export class RunStore {
         };
       });
     } else {
-      throw new UserError('is neither an affect-studio prediction CSV nor an OpenFace 2.x CSV', 'import the CSVs written by `affect-studio predict` or by OpenFace FeatureExtraction', file);
+      const found = header.filter(Boolean).slice(0, 8).join(', ') + (header.length > 8 ? ', …' : '');
+      throw new UserError(
+        `is not a prediction CSV this version reads: expected the columns of affect-studio (${NATIVE_COLUMNS.slice(0, 5).join(', ')}, …), OpenFace 2.x (frame, …, AU01_r, …) or Py-Feat (${PYFEAT_REQUIRED.join(', ')}, AU01…, anger…neutral); found ${found || 'no header'}`,
+        'import a CSV written by `affect-studio predict`, OpenFace FeatureExtraction or Py-Feat', file);
     }
     if (!rows.length) throw new UserError('has no rows', 'import a CSV with predictions', file);
     const runId = this.newRunId();
-    return this.save(videoKey, { runId, videoId, created: new Date().toISOString(), source: 'import', label: `${kind}: ${path.basename(file)}`, auThresholds: AUS.map(() => 0.5) }, rows);
+    const covered = coveredBy(rows, video);
+    const saved = this.save(videoKey, { runId, videoId, created: new Date().toISOString(), source: 'import', label: `${kind}: ${path.basename(file)}`, auThresholds: AUS.map(() => 0.5), covered }, rows);
+    return video ? { ...saved, coverage: coverageOf(covered, video) } : saved;
   }
 }
