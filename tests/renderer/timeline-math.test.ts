@@ -67,7 +67,7 @@ describe('timeline arithmetic', () => {
   });
 
   it('merges curves of different sources on one time axis, with gaps', () => {
-    const m = mergeSources([{ label: 'a', times: [0, 1, 2], values: [1, 2, 3] }, { label: 'b', times: [1, 1.5], values: [9, 8] }]);
+    const m = mergeSources([{ label: 'a', colour: '#000', dash: [], times: [0, 1, 2], values: [1, 2, 3] }, { label: 'b', colour: '#111', dash: [], times: [1, 1.5], values: [9, 8] }]);
     expect(m.x).toEqual([0, 1, 1.5, 2]);
     expect(m.series).toEqual([[1, 2, null, 3], [null, 9, 8, null]]);
   });
