@@ -131,21 +131,33 @@ export class FeaturePipeline {
     removeLeftovers(run.outDir, run.stem);
     const workDir = cacheBase ? undefined : path.join(run.outDir, `.${run.stem}.work-${process.pid}`);
     const entry = new CacheEntry(cacheBase ? path.join(cacheBase, sha256.slice(0, 16), this.trackingKey) : (workDir as string));
-    const haveTracking = cacheBase !== undefined && entry.has('faces.csv') && entry.has('geometry.npy');
-    const missing = this.extractors.filter((e) => !haveTracking || !entry.has(extractorFile(e.id, e.version)));
+    const trackedNow = (): boolean => cacheBase !== undefined && entry.tracked;
+    const missingNow = (tracked: boolean): FeatureExtractor[] => this.extractors.filter((e) => !tracked || !entry.has(extractorFile(e.id, e.version)));
+    const haveTracking = trackedNow();
+    const missing = missingNow(haveTracking);
     const warnings: string[] = [];
     let frames = 0;
 
     try {
-      if (!haveTracking || missing.length) {
+      // Another process sharing the cache may make the same entry meanwhile; its files win (see
+      // CacheEntry), and whatever it lacks is then added by replaying its tracking. Twice is the
+      // most that can be needed; the bound only guards against a cache folder being tampered with.
+      let tracked = haveTracking;
+      let todo = missing;
+      for (let attempt = 1; !tracked || todo.length; attempt++) {
+        if (attempt > 3) throw new Error(`the feature cache entry ${entry.dir} keeps changing while this run writes it; clear it, or run with --no-cache`);
+        warnings.length = 0;
         const staging = entry.stage();
         try {
-          frames = await this.process(info, staging, haveTracking ? entry : undefined, missing, run, warnings);
+          frames = await this.process(info, staging, tracked ? entry : undefined, todo, run, warnings);
         } catch (err) {
           rmSync(staging, { recursive: true, force: true });
           throw err;
         }
-        entry.commit(staging, !haveTracking);
+        entry.commit(staging, !tracked);
+        if (!cacheBase) break;
+        tracked = trackedNow();
+        todo = missingNow(tracked);
       }
       const result = this.assemble(info, entry, run, sha256, warnings);
       return {

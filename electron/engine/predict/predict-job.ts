@@ -56,10 +56,22 @@ export const ABAW_COMBINED = 'predictions.abaw.txt';
 export async function runPredictJob(
   predictor: Predictor,
   videos: VideoInput[],
-  options: { outDir: string; format: PredictionFormat; resume: boolean; signal?: AbortSignal },
+  options: {
+    outDir: string; format: PredictionFormat; resume: boolean; signal?: AbortSignal;
+    /** Record file name in outDir (default run.json; a shard writes its own, see jobs/shards.ts). */
+    runFile?: string;
+    /** Scratch folder name in outDir, removed at the end: shards sharing outDir each need their own. */
+    workFolder?: string;
+    /** Write the combined ABAW file (default true; for shards the merge writes it from all of them). */
+    combined?: boolean;
+    /** More fields stored in the record (a shard's description). */
+    extra?: Record<string, unknown>;
+  },
   events: PredictJobEvents = {},
 ): Promise<RunRecord> {
   const { outDir, format } = options;
+  const runFileName = options.runFile ?? RUN_FILE;
+  const workRoot = path.join(outDir, options.workFolder ?? '.work');
   const settings = {
     format,
     bundles: predictor.bundles.map((b) => ({ id: b.id, version: b.version, hash: b.hash, weight: b.weight, smoothing: b.smoothing })),
@@ -68,10 +80,10 @@ export async function runPredictJob(
     gaze: predictor.options.gaze !== false,
   };
   const settingsKey = shortHash(settings);
-  const runFile = path.join(outDir, RUN_FILE);
+  const runFile = path.join(outDir, runFileName);
   const previous = existsSync(runFile) ? (JSON.parse(readFileSync(runFile, 'utf8')) as RunRecord) : undefined;
   if (options.resume && previous && previous.settingsKey !== settingsKey) {
-    throw new UserError(`${RUN_FILE} there was made with other settings (bundles, smoothing, format or face settings)`, 'resume with the same settings, or use another --out folder', outDir);
+    throw new UserError(`${runFileName} there was made with other settings (bundles, smoothing, format or face settings)`, 'resume with the same settings, or use another --out folder', outDir);
   }
   const now = new Date().toISOString();
   const record: RunRecord = {
@@ -85,6 +97,7 @@ export async function runPredictJob(
     bundles: predictor.bundles,
     auThresholds: predictor.auThresholds,
     videos: options.resume && previous ? previous.videos : {},
+    ...options.extra,
   };
   const save = () => {
     record.updated = new Date().toISOString();
@@ -102,7 +115,7 @@ export async function runPredictJob(
     }
     events.onVideoStart?.(video, i, videos.length);
     const t0 = performance.now();
-    const workDir = path.join(outDir, '.work', video.stem);
+    const workDir = path.join(workRoot, video.stem);
     let entry: VideoRecord;
     try {
       const { rows, features, timings } = await predictor.predict(video.file, { workDir, stem: video.stem, onProgress: events.onProgress, signal: options.signal });
@@ -121,13 +134,13 @@ export async function runPredictJob(
     save();
     events.onVideoEnd?.(video, entry, false);
   }
-  rmSync(path.join(outDir, '.work'), { recursive: true, force: true });
-  if (format === 'abaw') writeCombinedAbaw(outDir, record);
+  rmSync(workRoot, { recursive: true, force: true });
+  if (format === 'abaw' && options.combined !== false) writeCombinedAbaw(outDir, record);
   return record;
 }
 
 /** The challenge wants one file: the rows of every finished video, in video-name order. */
-function writeCombinedAbaw(outDir: string, record: RunRecord): void {
+export function writeCombinedAbaw(outDir: string, record: Pick<RunRecord, 'videos'>): void {
   const lines: string[] = [];
   for (const stem of Object.keys(record.videos).sort()) {
     const v = record.videos[stem];
