@@ -13,7 +13,7 @@
  * when complete: an interrupted run leaves nothing half-written behind, and processes sharing the
  * cache (array tasks on a cluster's shared storage) never see or make a half-written entry.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, existsSync, linkSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -112,7 +112,7 @@ export class CacheEntry {
       const stale = owner.host === undefined || owner.host === host ? !pidAlive(owner.pid) : ageMs(full) > FOREIGN_STAGING_MAX_AGE_MS;
       if (stale) rmSync(full, { recursive: true, force: true });
     }
-    const staging = path.join(parent, `${prefix}${host}~${process.pid}-${Date.now()}`);
+    const staging = path.join(parent, `${prefix}${host}~${process.pid}-${Date.now()}-${randomBytes(4).toString('hex')}`);
     mkdirSync(staging);
     return staging;
   }
@@ -133,7 +133,7 @@ export class CacheEntry {
     if (tryRenameDir(staging, this.dir)) return;
     if (this.tracked) return; // another process made the entry meanwhile: keep theirs
     // An incomplete folder (from a version that moved files in one by one): set it aside, move ours in.
-    const aside = `${this.dir}.stale-${os.hostname()}~${process.pid}-${Date.now()}`;
+    const aside = `${this.dir}.stale-${os.hostname()}~${process.pid}-${Date.now()}-${randomBytes(4).toString('hex')}`;
     try {
       renameSync(this.dir, aside);
     } catch (err) {

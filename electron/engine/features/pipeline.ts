@@ -199,10 +199,14 @@ export class FeaturePipeline {
         let faces: FaceGeometry[];
         let rows: FaceRow[];
         if (tracker) {
-          const tracked = await tracker.process(frame);
+          const found = await tracker.process(frame);
+          // Extractors see the geometry as the cache stores it (float32), exactly what a later
+          // replay of this entry gives them: features are then the same bytes whether computed
+          // now or added later from the cache (merged shard outputs must match a single run).
+          const tracked = found.map((f) => ({ ...f, ...decodeGeometry(encodeGeometry(f)) }));
           const vectors = await this.reidentify(tracker, frame, tracked, lastSeen, processed);
           faces = tracked;
-          rows = tracked.map((f) => ({ frame: frame.frame, timestamp: frame.time, face: { faceId: f.faceId, box: f.box, score: f.score, keypoints: f.keypoints, roll: f.roll } }));
+          rows = tracked.map((f, i) => ({ frame: frame.frame, timestamp: frame.time, face: { faceId: f.faceId, box: f.box, score: f.score, keypoints: found[i].keypoints, roll: found[i].roll } }));
           for (const [i, writer] of writers.entries()) {
             const e = missing[i];
             const out = e === this.identifier && vectors ? vectors : await e.run(frame, faces);
