@@ -93,7 +93,7 @@ up() {
   need_tools
   mkdir -p "$STATE"
   exec 9>"$STATE/lock"
-  flock 9
+  flock -w 120 9 || { echo "slurm-cluster: another start/stop holds $STATE/lock" >&2; exit 1; }
   if pid_alive "$STATE/slurmctld.pid" && pid_alive "$STATE/slurmd.pid" && node_ready; then
     echo already-running
     echo "SLURM_CONF=$CONF"
@@ -108,7 +108,8 @@ up() {
     fi
     mkdir -p /run/munge /var/log/munge /var/lib/munge
     chown munge:munge /run/munge /var/log/munge /var/lib/munge
-    runuser -u munge -- munged
+    # daemons must not inherit the lock (fd 9) or the caller's pipes: they would hold them forever
+    runuser -u munge -- munged </dev/null >/dev/null 2>&1 9>&-
     touch "$STATE/started-munged"
     for _ in $(seq 50); do munge_running && break; sleep 0.1; done
     munge_running || fail_env "munged did not start (see /var/log/munge/munged.log)"
@@ -119,9 +120,9 @@ up() {
   done
   write_conf
   # -c: start with an empty queue (no jobs left over from an earlier test run)
-  slurmctld -c -f "$CONF"
+  slurmctld -c -f "$CONF" </dev/null >/dev/null 2>&1 9>&-
   for _ in $(seq 100); do scontrol ping 2>/dev/null | grep -q 'is UP' && break; sleep 0.1; done
-  slurmd -f "$CONF"
+  slurmd -f "$CONF" </dev/null >/dev/null 2>&1 9>&-
   for _ in $(seq 150); do
     node_ready && break
     # A node remembered as down by an earlier run comes back here.
@@ -141,7 +142,7 @@ down() {
   export PATH="$PATH:/usr/sbin:/sbin"
   [ -d "$STATE" ] || return 0
   exec 9>"$STATE/lock"
-  flock 9
+  flock -w 120 9 || { echo "slurm-cluster: another start/stop holds $STATE/lock" >&2; exit 1; }
   for d in slurmd slurmctld; do
     if pid_alive "$STATE/$d.pid"; then
       pid=$(cat "$STATE/$d.pid")
