@@ -23,7 +23,7 @@ function expectSameOutputs(a: string, b: string, pattern: RegExp): string[] {
 describe.skipIf(!haveSharedVideos)('features --shard over the shared clips', () => {
   const single = freshDir('feat-single');
   const sharded = freshDir('feat-shards');
-  const opts = ['-x', 'expression,landmarks', '--no-cache', '--ep', 'cpu'];
+  const opts = ['-x', 'expression,landmarks', '--stride', '2', '--no-cache', '--ep', 'cpu'];
 
   it('three shards into one folder = one run, byte for byte; the last shard merges run.json', async () => {
     const one = await runCli(['features', sharedVideos, '--out', single, ...opts]);
