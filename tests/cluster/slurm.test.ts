@@ -11,10 +11,11 @@ import path from 'node:path';
 import { collectVideos } from '../../electron/engine/jobs/inputs.js';
 import { assignShards } from '../../electron/engine/jobs/shards.js';
 import { CLI, runCli } from '../helpers/cli.js';
-import { freshDir, haveSharedVideos, SKIP_SHARED, sharedVideos } from '../helpers/fixtures.js';
+import { freshDir } from '../helpers/fixtures.js';
+import { batchOfClips, LONGEST_CLIP } from '../helpers/batch-fixture.js';
 import { startCluster, stopCluster, type Cluster } from '../helpers/slurm.js';
 
-const cluster: Cluster = haveSharedVideos ? startCluster() : { ok: false, reason: SKIP_SHARED };
+const cluster: Cluster = startCluster();
 if (!cluster.ok) console.warn(`SLURM tests skipped: ${cluster.reason}`);
 
 const json = (file: string) => JSON.parse(readFileSync(file, 'utf8'));
@@ -48,17 +49,18 @@ function expectSameCsvs(a: string, b: string): void {
 }
 
 describe.skipIf(!cluster.ok)('SLURM job arrays on a one-node cluster', () => {
+  const clips = batchOfClips();
   const local = freshDir('local');
   afterAll(() => stopCluster(cluster));
   beforeAll(async () => {
-    const r = await runCli(['predict', sharedVideos, '--out', local, '--ep', 'cpu', '--no-cache']);
+    const r = await runCli(['predict', clips, '--out', local, '--ep', 'cpu', '--no-cache']);
     expect(r.code, r.stderr).toBe(0);
   });
 
   it('a 3-task array with --wait: merged outputs byte-identical to a local run', async () => {
     const out = freshDir('array');
     // tasks share one feature cache, as they would on shared storage
-    const r = await runCli(['slurm', 'predict', sharedVideos, '--out', out, '--tasks', '3', '--ep', 'cpu', '--cache', freshDir('shared-cache'), '--wait'], {}, 600_000);
+    const r = await runCli(['slurm', 'predict', clips, '--out', out, '--tasks', '3', '--ep', 'cpu', '--cache', freshDir('shared-cache'), '--wait'], {}, 600_000);
     expect(r.code, r.stderr).toBe(0);
     const jobId = /submitted SLURM job array (\d+)/.exec(r.stderr)?.[1] as string;
     expect(jobId).toBeDefined();
@@ -87,20 +89,24 @@ describe.skipIf(!cluster.ok)('SLURM job arrays on a one-node cluster', () => {
 
   it('scancel of one task: status reports it, merge names the missing shard, resubmitting it completes the merge', async () => {
     const out = freshDir('cancel');
-    const sub = await runCli(['slurm', 'predict', sharedVideos, '--out', out, '--tasks', '3', '--ep', 'cpu', '--no-cache']);
+    const sub = await runCli(['slurm', 'predict', clips, '--out', out, '--tasks', '3', '--ep', 'cpu', '--no-cache']);
     expect(sub.code, sub.stderr).toBe(0);
     const jobId = /submitted SLURM job array (\d+)/.exec(sub.stderr)?.[1] as string;
     expect(jobId).toBeDefined();
-    // The task holding the longest clip, cancelled while on it, after it finished the short clip
-    // dealt to it too (the split is fixed by the clips' names): the resubmitted task must skip that one.
-    const { videos } = collectVideos([sharedVideos]);
-    const assigned = assignShards([sharedVideos], videos, 3);
-    const shard = assigned.find((v) => v.stem === 'WolfgangLanger_Pexels')?.shard as number;
+    // The task holding the longest clip, cancelled while on it; if a shorter clip comes before it
+    // in that shard, only once that one is done: the resubmitted task must then skip it.
+    const { videos } = collectVideos([clips]);
+    const assigned = assignShards([clips], videos, 3);
+    const shard = assigned.find((v) => v.stem === LONGEST_CLIP)?.shard as number;
     const victim = shard - 1;
-    expect(assigned.filter((v) => v.shard === shard).map((v) => v.stem)).toEqual(['single_face', 'WolfgangLanger_Pexels']);
+    const mine = assigned.filter((v) => v.shard === shard).map((v) => v.stem);
+    const before = mine.slice(0, mine.indexOf(LONGEST_CLIP));
     const record = path.join(out, `run.shard-${shard}-of-3.json`);
-    await until(`shard ${shard} to finish single_face`, () => (existsSync(record) && json(record).videos.single_face?.status === 'done' ? true : undefined), 240_000);
-    expect(liveTasks(jobId).get(victim)).toBe('RUNNING');
+    await until(`shard ${shard} to work on ${LONGEST_CLIP}`, () => {
+      if (liveTasks(jobId).get(victim) !== 'RUNNING') return undefined;
+      if (!before.length) return true;
+      return existsSync(record) && before.every((stem) => json(record).videos[stem]?.status === 'done') ? true : undefined;
+    }, 240_000);
     slurm('scancel', [`${jobId}_${victim}`]);
     await until('the array to end', () => (liveTasks(jobId).size === 0 ? true : undefined), 300_000);
 
@@ -113,8 +119,8 @@ describe.skipIf(!cluster.ok)('SLURM job arrays on a one-node cluster', () => {
 
     const merge = await runCli(['merge', out]);
     expect(merge.code).toBe(1);
-    expect(merge.stderr).toMatch(new RegExp(`shard ${shard}/3: NOT finished .* 1 done, 0 failed of 2 video`));
-    expect(merge.stderr).toMatch(/\? .*WolfgangLanger_Pexels\.mp4 .*not processed/);
+    expect(merge.stderr).toMatch(new RegExp(`shard ${shard}/3: (NOT finished|MISSING) .*— ${before.length} done, 0 failed of ${mine.length} video`));
+    expect(merge.stderr).toMatch(new RegExp(`\\? .*${LONGEST_CLIP}\\.mp4 \\(shard ${shard}/3\\): not processed`));
     expect(merge.stderr).toContain(`--shard ${victim + 1}/3`);
     expect(merge.stderr).toContain(`or on SLURM: affect-studio slurm resubmit ${out}`);
 
@@ -126,8 +132,8 @@ describe.skipIf(!cluster.ok)('SLURM job arrays on a one-node cluster', () => {
     const job = json(path.join(out, 'slurm', 'job.json'));
     expect(job.submissions.map((s: { array: string }) => s.array)).toEqual(['0-2', String(victim)]);
     const rerunLog = readFileSync(path.join(out, 'slurm', 'logs', `affect-predict-${job.submissions[1].jobId}_${victim}.out`), 'utf8');
-    expect(rerunLog).toMatch(/= single_face\.mp4: done in an earlier run \(--resume\), skipped/);
-    expect(rerunLog).toMatch(/✓ .*WolfgangLanger_Pexels\.mp4: 472 frames/);
+    for (const stem of before) expect(rerunLog).toMatch(new RegExp(`= ${stem}\\.\\w+: done in an earlier run \\(--resume\\), skipped`));
+    expect(rerunLog).toMatch(new RegExp(`✓ .*${LONGEST_CLIP}\\.mp4: 472 frames`));
     const after = await runCli(['slurm', 'status', out]);
     expect(after.stderr).toMatch(/3 task\(s\): 0 pending, 0 running, 3 done, 0 failed/);
     // nothing left to resubmit
@@ -137,7 +143,7 @@ describe.skipIf(!cluster.ok)('SLURM job arrays on a one-node cluster', () => {
 
   it('--dry-run prints the script for GPU nodes and submits nothing', async () => {
     const out = freshDir('dry');
-    const r = await runCli(['slurm', 'features', sharedVideos, '--out', out, '--tasks', '2', '--gpus-per-task', '1', '--ep', 'cuda', '--partition', 'debug', '--time', '00:30:00', '--dry-run']);
+    const r = await runCli(['slurm', 'features', clips, '--out', out, '--tasks', '2', '--gpus-per-task', '1', '--ep', 'cuda', '--partition', 'debug', '--time', '00:30:00', '--dry-run']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('#SBATCH --gpus-per-task=1');
     expect(r.stdout).toMatch(/exec "\$NODE" "\$CLI" features .* --ep cuda --threads 1 --out .* --shard "\$SHARD\/2"/);

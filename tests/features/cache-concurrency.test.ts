@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { CacheEntry } from '../../electron/engine/features/cache.js';
 import { runCli } from '../helpers/cli.js';
-import { freshDir, haveSharedVideos, sharedVideo } from '../helpers/fixtures.js';
+import { freshDir, sampleVideo } from '../helpers/fixtures.js';
 
 function staged(entry: CacheEntry, files: Record<string, string>): string {
   const s = entry.stage();
@@ -73,9 +73,9 @@ describe('cache entries under concurrent writers', () => {
   });
 });
 
-describe.skipIf(!haveSharedVideos)('processes sharing one cache folder', () => {
+describe('processes sharing one cache folder', () => {
   it('two processes making the same entry at once, then two adding extractors at once: identical outputs, a clean entry', async () => {
-    const video = sharedVideo('single_face.mp4');
+    const video = sampleVideo('single_face.mp4');
     const cache = freshDir('shared-cache');
     const ref = freshDir('ref');
     const outs = [freshDir('a'), freshDir('b'), freshDir('c'), freshDir('d')];

@@ -7,8 +7,10 @@ import { describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { collectVideos } from '../../electron/engine/jobs/inputs.js';
 import { runCli, CLI } from '../helpers/cli.js';
-import { freshDir, haveSharedVideos, sharedVideo, sharedVideos, testPatternVideo } from '../helpers/fixtures.js';
+import { freshDir, sampleVideo, testPatternVideo } from '../helpers/fixtures.js';
+import { batchOfClips } from '../helpers/batch-fixture.js';
 
 const json = (file: string) => JSON.parse(readFileSync(file, 'utf8'));
 
@@ -20,17 +22,18 @@ function expectSameOutputs(a: string, b: string, pattern: RegExp): string[] {
   return files;
 }
 
-describe.skipIf(!haveSharedVideos)('features --shard over the shared clips', () => {
+describe('features --shard over five clips', () => {
+  const clips = batchOfClips();
   const single = freshDir('feat-single');
   const sharded = freshDir('feat-shards');
   const opts = ['-x', 'expression,landmarks', '--stride', '2', '--no-cache', '--ep', 'cpu'];
 
   it('three shards into one folder = one run, byte for byte; the last shard merges run.json', async () => {
-    const one = await runCli(['features', sharedVideos, '--out', single, ...opts]);
+    const one = await runCli(['features', clips, '--out', single, ...opts]);
     expect(one.code, one.stderr).toBe(0);
     const logs: string[] = [];
     for (const k of [1, 2, 3]) {
-      const r = await runCli(['features', sharedVideos, '--out', sharded, ...opts, '--shard', `${k}/3`]);
+      const r = await runCli(['features', clips, '--out', sharded, ...opts, '--shard', `${k}/3`]);
       expect(r.code, r.stderr).toBe(0);
       logs.push(r.stderr);
     }
@@ -39,7 +42,8 @@ describe.skipIf(!haveSharedVideos)('features --shard over the shared clips', () 
     const files = expectSameOutputs(single, sharded, /\.(faces\.csv|features\.npy|features\.json)$/);
     expect(files).toHaveLength(15);
     const run = json(path.join(sharded, 'run.json'));
-    expect(Object.keys(run.videos)).toEqual(['face_noface', 'no_face', 'noface_face', 'single_face', 'WolfgangLanger_Pexels']);
+    // listed in input order, as one run lists them
+    expect(Object.keys(run.videos)).toEqual(collectVideos([clips]).videos.map((v) => v.stem));
     expect(Object.values(run.videos).every((v) => (v as { status: string }).status === 'done')).toBe(true);
     expect(run.shards.map((s: { index: number; state: string }) => `${s.index}:${s.state}`)).toEqual(['1:finished', '2:finished', '3:finished']);
     expect(run.shards.reduce((a: number, s: { videos: number }) => a + s.videos, 0)).toBe(5);
@@ -49,7 +53,7 @@ describe.skipIf(!haveSharedVideos)('features --shard over the shared clips', () 
 
   it('a rerun of a finished shard skips its videos and keeps their records', async () => {
     const before = json(path.join(sharded, 'run.shard-2-of-3.json'));
-    const r = await runCli(['features', sharedVideos, '--out', sharded, ...opts, '--shard', '2/3']);
+    const r = await runCli(['features', clips, '--out', sharded, ...opts, '--shard', '2/3']);
     expect(r.code, r.stderr).toBe(0);
     const skipped = r.stderr.match(/done in an earlier run of this shard, skipped/g) ?? [];
     expect(skipped).toHaveLength(before.shard.videos.length);
@@ -59,10 +63,10 @@ describe.skipIf(!haveSharedVideos)('features --shard over the shared clips', () 
   });
 });
 
-describe.skipIf(!haveSharedVideos)('predict --shard: a missing shard, a bad file, other settings', () => {
+describe('predict --shard: a missing shard, a bad file, other settings', () => {
   it('merge reports the missing shard with the command that redoes it; the redo completes the merge; the bad file is reported', async () => {
     const inputs = freshDir('inputs');
-    copyFileSync(sharedVideo('single_face.mp4'), path.join(inputs, 'single_face.mp4'));
+    copyFileSync(sampleVideo('single_face.mp4'), path.join(inputs, 'single_face.mp4'));
     copyFileSync(testPatternVideo(40), path.join(inputs, 'pattern.mp4'));
     mkdirSync(path.join(inputs, 'sub'));
     copyFileSync(testPatternVideo(20, 25, '96x64'), path.join(inputs, 'sub', 'small.mp4'));
@@ -121,7 +125,7 @@ describe.skipIf(!haveSharedVideos)('predict --shard: a missing shard, a bad file
   });
 
   it('refuses a malformed --shard, and --shard with --features', async () => {
-    const r = await runCli(['predict', sharedVideo('single_face.mp4'), '--out', freshDir('x'), '--shard', '3/2']);
+    const r = await runCli(['predict', sampleVideo('single_face.mp4'), '--out', freshDir('x'), '--shard', '3/2']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/--shard.*expected K\/N with 1 ≤ K ≤ N/);
     const f = await runCli(['predict', '--features', freshDir('feat'), '--out', freshDir('x'), '--shard', '1/2']);
