@@ -53,9 +53,9 @@ describe.skipIf(!cluster.ok)('SLURM job arrays on a one-node cluster', () => {
   const local = freshDir('local');
   afterAll(() => stopCluster(cluster));
   beforeAll(async () => {
-    const r = await runCli(['predict', clips, '--out', local, '--ep', 'cpu', '--no-cache']);
+    const r = await runCli(['predict', clips, '--out', local, '--ep', 'cpu', '--no-cache'], {}, 900_000);
     expect(r.code, r.stderr).toBe(0);
-  });
+  }, 900_000);
 
   it('a 3-task array with --wait: merged outputs byte-identical to a local run', async () => {
     const out = freshDir('array');
@@ -85,7 +85,7 @@ describe.skipIf(!cluster.ok)('SLURM job arrays on a one-node cluster', () => {
     const status = await runCli(['slurm', 'status', out]);
     expect(status.code, status.stderr).toBe(0);
     expect(status.stderr).toMatch(/3 task\(s\): 0 pending, 0 running, 3 done, 0 failed/);
-  });
+  }, 900_000);
 
   it('scancel of one task: status reports it, merge names the missing shard, resubmitting it completes the merge', async () => {
     const out = freshDir('cancel');
@@ -139,7 +139,7 @@ describe.skipIf(!cluster.ok)('SLURM job arrays on a one-node cluster', () => {
     // nothing left to resubmit
     const none = await runCli(['slurm', 'resubmit', out]);
     expect(none.stderr).toMatch(/nothing to resubmit: 3 done/);
-  });
+  }, 1_200_000);
 
   it('--dry-run prints the script for GPU nodes and submits nothing', async () => {
     const out = freshDir('dry');

@@ -109,5 +109,5 @@ describe('processes sharing one cache folder', () => {
     const e = await runCli(['features', video, '--out', freshDir('e'), '--cache', cache, '--ep', 'cpu']);
     expect(e.stderr).toMatch(/\(from cache\)/);
     expect(existsSync(path.join(cache, videoDir, inVideo[0], 'faces.csv'))).toBe(true);
-  });
+  }, 900_000);
 });

@@ -13,6 +13,8 @@ import { freshDir, sampleVideo, testPatternVideo } from '../helpers/fixtures.js'
 import { batchOfClips } from '../helpers/batch-fixture.js';
 
 const json = (file: string) => JSON.parse(readFileSync(file, 'utf8'));
+/** The CLI with room for a loaded machine. */
+const cli = (args: string[]) => runCli(args, {}, 600_000);
 
 /** Every per-video output (not the run records) of `a` is byte-identical in `b`. */
 function expectSameOutputs(a: string, b: string, pattern: RegExp): string[] {
@@ -29,11 +31,11 @@ describe('features --shard over five clips', () => {
   const opts = ['-x', 'expression,landmarks', '--stride', '2', '--no-cache', '--ep', 'cpu'];
 
   it('three shards into one folder = one run, byte for byte; the last shard merges run.json', async () => {
-    const one = await runCli(['features', clips, '--out', single, ...opts]);
+    const one = await cli(['features', clips, '--out', single, ...opts]);
     expect(one.code, one.stderr).toBe(0);
     const logs: string[] = [];
     for (const k of [1, 2, 3]) {
-      const r = await runCli(['features', clips, '--out', sharded, ...opts, '--shard', `${k}/3`]);
+      const r = await cli(['features', clips, '--out', sharded, ...opts, '--shard', `${k}/3`]);
       expect(r.code, r.stderr).toBe(0);
       logs.push(r.stderr);
     }
@@ -49,18 +51,18 @@ describe('features --shard over five clips', () => {
     expect(run.shards.reduce((a: number, s: { videos: number }) => a + s.videos, 0)).toBe(5);
     expect(run.settings.extractors.map((e: string) => e.split('@')[0])).toEqual(['expression', 'landmarks']);
     expect(Object.keys(run.nodes)).toHaveLength(1);
-  });
+  }, 900_000);
 
   it('a rerun of a finished shard skips its videos and keeps their records', async () => {
     const before = json(path.join(sharded, 'run.shard-2-of-3.json'));
-    const r = await runCli(['features', clips, '--out', sharded, ...opts, '--shard', '2/3']);
+    const r = await cli(['features', clips, '--out', sharded, ...opts, '--shard', '2/3']);
     expect(r.code, r.stderr).toBe(0);
     const skipped = r.stderr.match(/done in an earlier run of this shard, skipped/g) ?? [];
     expect(skipped).toHaveLength(before.shard.videos.length);
     const after = json(path.join(sharded, 'run.shard-2-of-3.json'));
     expect(after.videos).toEqual(before.videos);
     expect(r.stderr).toMatch(/merged 3 shard\(s\): 5 of 5 video\(s\) done/);
-  });
+  }, 300_000);
 });
 
 describe('predict --shard: a missing shard, a bad file, other settings', () => {
@@ -74,14 +76,14 @@ describe('predict --shard: a missing shard, a bad file, other settings', () => {
     const single = freshDir('pred-single');
     const out = freshDir('pred-shards');
     const opts = ['--format', 'abaw', '--ep', 'cpu', '--no-cache'];
-    expect((await runCli(['predict', inputs, '--out', single, ...opts])).code).toBe(1); // broken.mp4
+    expect((await cli(['predict', inputs, '--out', single, ...opts])).code).toBe(1); // broken.mp4
 
-    const first = await runCli(['predict', inputs, '--out', out, ...opts, '--shard', '1/2']);
+    const first = await cli(['predict', inputs, '--out', out, ...opts, '--shard', '1/2']);
     const s1 = json(path.join(out, 'run.shard-1-of-2.json'));
     expect(s1.shard.videos).toHaveLength(2);
     expect(first.code).toBe(s1.shard.videos.some((v: { key: string }) => v.key === 'broken.mp4') ? 1 : 0);
 
-    const merge = await runCli(['merge', out]);
+    const merge = await cli(['merge', out]);
     expect(merge.code).toBe(1);
     expect(merge.stderr).toMatch(/shard 2\/2: MISSING/);
     expect(merge.stderr).toMatch(/not merged: 1 of 2 shard\(s\) did not finish/);
@@ -103,7 +105,7 @@ describe('predict --shard: a missing shard, a bad file, other settings', () => {
     expect(redoOut).toMatch(/all 2 shards finished: merging/);
     expect(redoOut).toMatch(/✗ .*broken\.mp4 \(shard \d\/2\)/);
 
-    const final = await runCli(['merge', out, '--json']);
+    const final = await cli(['merge', out, '--json']);
     expect(final.code).toBe(1); // merged, with one failed video
     const report = JSON.parse(final.stdout);
     expect(report.failed.map((f: { file: string }) => path.basename(f.file))).toEqual(['broken.mp4']);
@@ -119,16 +121,16 @@ describe('predict --shard: a missing shard, a bad file, other settings', () => {
     expect(run.videos.broken.status).toBe('failed');
 
     // a shard started with other settings into the same folder is refused before it writes anything
-    const other = await runCli(['predict', inputs, '--out', out, ...opts, '--smooth-v', '0', '--shard', '2/2']);
+    const other = await cli(['predict', inputs, '--out', out, ...opts, '--smooth-v', '0', '--shard', '2/2']);
     expect(other.code).toBe(2);
     expect(other.stderr).toMatch(/run\.shard-2-of-2\.json there was made with other settings/);
-  });
+  }, 900_000);
 
   it('refuses a malformed --shard, and --shard with --features', async () => {
-    const r = await runCli(['predict', sampleVideo('single_face.mp4'), '--out', freshDir('x'), '--shard', '3/2']);
+    const r = await cli(['predict', sampleVideo('single_face.mp4'), '--out', freshDir('x'), '--shard', '3/2']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/--shard.*expected K\/N with 1 ≤ K ≤ N/);
-    const f = await runCli(['predict', '--features', freshDir('feat'), '--out', freshDir('x'), '--shard', '1/2']);
+    const f = await cli(['predict', '--features', freshDir('feat'), '--out', freshDir('x'), '--shard', '1/2']);
     expect(f.code).toBe(2);
     expect(f.stderr).toMatch(/does not apply to --features/);
   });
