@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { InvalidArgumentError } from 'commander';
-import { UserError } from '../../common/errors.js';
+import { describeError, type UserError } from '../../common/errors.js';
 import type { VideoInput } from '../engine/jobs/inputs.js';
 import { mergeShards, type MergeReport } from '../engine/jobs/merge-shards.js';
 import { allShardsFinished, shardMeta, type ShardedCommand, type ShardMeta } from '../engine/jobs/shard-records.js';
@@ -79,5 +79,10 @@ export function mergeIfLast(out: string, spec: ShardSpec, log: (line: string) =>
     return;
   }
   log(`all ${spec.count} shards finished: merging`);
-  printMergeReport(mergeShards(out, { count: spec.count }), log);
+  try {
+    printMergeReport(mergeShards(out, { count: spec.count }), log);
+  } catch (err) {
+    // this shard's own work is done and recorded: a merge problem is reported, not made its failure
+    log(`could not merge: ${describeError(err)}`);
+  }
 }
