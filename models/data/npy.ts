@@ -26,6 +26,7 @@ export class NpyWriter {
   private position = HEADER_BYTES;
   private pending: Buffer;
   private used = 0;
+  private closed = false;
 
   constructor(
     readonly file: string,
@@ -60,13 +61,22 @@ export class NpyWriter {
   }
 
   close(): void {
-    this.flush();
-    writeSync(this.fd, header(this.rows, this.cols), 0, HEADER_BYTES, 0);
-    closeSync(this.fd);
+    if (this.closed) return;
+    try {
+      this.flush();
+      writeSync(this.fd, header(this.rows, this.cols), 0, HEADER_BYTES, 0);
+    } finally {
+      this.abandon();
+    }
   }
 
-  /** Closes without finishing the header (the file is about to be deleted). */
+  /**
+   * Closes without finishing the header (the file is about to be deleted). Safe to call again:
+   * closing a descriptor twice could close another file that reused its number.
+   */
   abandon(): void {
+    if (this.closed) return;
+    this.closed = true;
     closeSync(this.fd);
   }
 }

@@ -48,17 +48,27 @@ export function openFaceCsv(rows: PredictionRow[], thresholds: number[]): string
 /**
  * The ABAW multi-task challenge layout: `<video>/<frame:05d>.jpg,V,A,expression index,12 AU 0/1`.
  * One face per video (the challenge crops one person per video): the face seen in most frames.
- * Every frame gets a row; a frame where that face is missing takes the nearest frame's prediction.
+ * Every frame gets a row (the challenge scores every frame). The rule for frames without that face
+ * (docs/predict.md): a frame where it is missing repeats the nearest frame's prediction; a video
+ * where no face was found at all gets the placeholder row V 0, A 0, Neutral, no AU for every
+ * frame. Both are said in `warnings`, so no placeholder passes for a prediction unnoticed.
  */
-export function abawRows(video: string, rows: PredictionRow[], thresholds: number[]): string[] {
+export function abawRows(video: string, rows: PredictionRow[], thresholds: number[]): { lines: string[]; warnings: string[] } {
   const counts = new Map<number, number>();
   for (const r of rows) if (hasPrediction(r)) counts.set(r.faceId as number, (counts.get(r.faceId as number) ?? 0) + 1);
   const main = [...counts.entries()].sort((a, b) => b[1] - a[1] || a[0] - b[0])[0]?.[0];
   const frames = [...new Set(rows.map((r) => r.frame))].sort((a, b) => a - b);
   const byFrame = new Map(rows.filter((r) => main !== undefined && r.faceId === main && hasPrediction(r)).map((r) => [r.frame, r]));
   const known = [...byFrame.keys()].sort((a, b) => a - b);
+  const warnings: string[] = [];
+  if (!known.length && frames.length) {
+    warnings.push(`ABAW output: no face in any of the ${frames.length} frames; every row is the placeholder V 0, A 0, Neutral, no AU (not a prediction)`);
+  } else if (known.length < frames.length) {
+    warnings.push(`ABAW output: face ${main} is missing in ${frames.length - known.length} of ${frames.length} frames; those rows repeat the nearest frame's prediction`);
+  }
+  if (counts.size > 1) warnings.push(`ABAW output: ${counts.size} faces seen; only face ${main} (in the most frames) is written`);
   let j = 0;
-  return frames.map((frame) => {
+  const lines = frames.map((frame) => {
     while (j + 1 < known.length && Math.abs(known[j + 1] - frame) <= Math.abs(known[j] - frame)) j++;
     const r = known.length ? byFrame.get(known[j]) : undefined;
     const image = `${video}/${String(frame).padStart(5, '0')}.jpg`;
@@ -67,6 +77,7 @@ export function abawRows(video: string, rows: PredictionRow[], thresholds: numbe
     const aus = AUS.map((_, i) => (r.au && r.au[i] >= thresholds[i] ? '1' : '0'));
     return `${image},${num(r.valence ?? 0)},${num(r.arousal ?? 0)},${expr},${aus.join(',')}`;
   });
+  return { lines, warnings };
 }
 
 export function abawFile(lines: string[]): string {
@@ -78,7 +89,13 @@ export function predictionFileName(stem: string, format: PredictionFormat): stri
   return format === 'native' ? `${stem}.csv` : format === 'openface' ? `${stem}.openface.csv` : `${stem}.abaw.txt`;
 }
 
-export function writePredictions(file: string, format: PredictionFormat, video: string, rows: PredictionRow[], thresholds: number[]): void {
-  const text = format === 'native' ? nativeCsv(rows) : format === 'openface' ? openFaceCsv(rows, thresholds) : abawFile(abawRows(video, rows, thresholds));
-  writeFileAtomic(file, text);
+/** Writes a video's predictions; returns what the format had to make up (see abawRows). */
+export function writePredictions(file: string, format: PredictionFormat, video: string, rows: PredictionRow[], thresholds: number[]): string[] {
+  if (format !== 'abaw') {
+    writeFileAtomic(file, format === 'native' ? nativeCsv(rows) : openFaceCsv(rows, thresholds));
+    return [];
+  }
+  const { lines, warnings } = abawRows(video, rows, thresholds);
+  writeFileAtomic(file, abawFile(lines));
+  return warnings;
 }

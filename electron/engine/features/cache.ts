@@ -10,11 +10,14 @@
  * (stride, time range, size), tracker settings, and the detector and mesh model files. An
  * extractor's file is valid for the faces.csv beside it, so adding an extractor later replays the
  * cached geometry instead of tracking again. Entries are written to a staging folder and moved in
- * when complete: an interrupted run leaves nothing half-written behind.
+ * when complete: an interrupted run leaves nothing half-written behind. `checksums.json` holds
+ * every file's sha256, written at commit and verified before an entry is used: a file damaged
+ * on disk (same size, other bytes) would otherwise change features silently.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import { writeFileAtomic } from '../../../common/node/storage.js';
 import { MESH_POINTS } from '../face/landmarks.js';
 import type { FaceGeometry } from './extractor.js';
 
@@ -57,6 +60,8 @@ function pidAlive(pid: number): boolean {
   }
 }
 
+const CHECKSUMS = 'checksums.json';
+
 export class CacheEntry {
   constructor(readonly dir: string) {}
 
@@ -83,12 +88,42 @@ export class CacheEntry {
     return staging;
   }
 
+  private checksums(): Record<string, string> {
+    try {
+      return JSON.parse(readFileSync(this.path(CHECKSUMS), 'utf8')) as Record<string, string>;
+    } catch {
+      return {};
+    }
+  }
+
+  /**
+   * Checks `files` against the checksums recorded at commit; returns what is wrong (a file
+   * changed, or no checksum recorded: an entry written before checksums existed), or undefined.
+   */
+  async verify(files: string[], signal?: AbortSignal): Promise<string | undefined> {
+    const sums = this.checksums();
+    for (const f of files) {
+      if (!sums[f]) return `${f} has no recorded checksum`;
+      if ((await fileSha256(this.path(f), signal)) !== sums[f]) return `${f} does not match its checksum (damaged on disk)`;
+    }
+    return undefined;
+  }
+
+  /** Drops the whole entry (damaged): it is computed again. */
+  discard(): void {
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
   /** Moves finished files from a staging folder into the entry; `replace` drops what the entry held (a new tracking run). */
-  commit(staging: string, replace: boolean): void {
+  async commit(staging: string, replace: boolean): Promise<void> {
+    const names = readdirSync(staging);
+    const sums = replace ? {} : this.checksums();
+    for (const name of names) sums[name] = await fileSha256(path.join(staging, name));
     if (replace) rmSync(this.dir, { recursive: true, force: true });
     mkdirSync(this.dir, { recursive: true });
-    // faces.csv goes last: its presence is what marks the entry as usable
-    const names = readdirSync(staging).sort((a, b) => (a === 'faces.csv' ? 1 : b === 'faces.csv' ? -1 : 0));
+    // checksums first, faces.csv last: its presence is what marks the entry as usable
+    writeFileAtomic(this.path(CHECKSUMS), `${JSON.stringify(sums, null, 1)}\n`);
+    names.sort((a, b) => (a === 'faces.csv' ? 1 : b === 'faces.csv' ? -1 : 0));
     for (const name of names) renameSync(path.join(staging, name), path.join(this.dir, name));
     rmSync(staging, { recursive: true, force: true });
   }

@@ -45,6 +45,7 @@ export function formatFaceRow(row: FaceRow): string[] {
 export class FacesCsvWriter {
   private readonly fd: number;
   private buffer: string[] = [];
+  private closed = false;
   rows = 0;
 
   constructor(readonly file: string) {
@@ -64,7 +65,18 @@ export class FacesCsvWriter {
   }
 
   close(): void {
-    this.flush();
+    if (this.closed) return;
+    try {
+      this.flush();
+    } finally {
+      this.abandon();
+    }
+  }
+
+  /** Closes without writing what is buffered (the file is about to be deleted); safe to call again. */
+  abandon(): void {
+    if (this.closed) return;
+    this.closed = true;
     closeSync(this.fd);
   }
 }
