@@ -192,6 +192,7 @@ export class ApiService {
 
     'runs.start': ({ videoId, bundles, weights, smoothing }) => {
       const v = this.video(videoId);
+      for (const b of bundles) this.bundleDir(b); // refused now, not later in the job
       const jobId = `job-${++this.jobCounter}`;
       const job = new Job({ done: 0, total: 0, stage: 'starting' }, { onChange: (p) => this.emit('job.progress', { jobId, ...p }) });
       this.jobs.set(jobId, job);

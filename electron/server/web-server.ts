@@ -119,20 +119,25 @@ export async function startWebServer(options: WebServerOptions): Promise<Running
     if (!isJsonContentType(req.headers['content-type'])) {
       return json(res, 415, { error: 'API calls must send Content-Type: application/json' });
     }
-    const declared = Number(req.headers['content-length'] ?? 0);
-    if (declared > MAX_BODY_BYTES) return json(res, 413, { error: `request body over ${MAX_BODY_BYTES >> 20} MiB` }, { Connection: 'close' });
+    // an oversized body is answered 413 at once and the rest read and dropped (a client that is
+    // still sending could not read the answer if the connection were cut); past 4× the limit, cut
     const chunks: Buffer[] = [];
     let size = 0;
     let tooLarge = false;
+    const refuseSize = () => {
+      tooLarge = true;
+      chunks.length = 0;
+      json(res, 413, { error: `request body over ${MAX_BODY_BYTES >> 20} MiB` });
+    };
+    if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) refuseSize();
     req.on('data', (c: Buffer) => {
-      if (tooLarge) return;
       size += c.length;
-      if (size > MAX_BODY_BYTES) {
-        tooLarge = true;
-        chunks.length = 0;
-        json(res, 413, { error: `request body over ${MAX_BODY_BYTES >> 20} MiB` }, { Connection: 'close' });
-        req.resume(); // drain what is still coming, then the connection closes
-      } else chunks.push(c);
+      if (tooLarge) {
+        if (size > 4 * MAX_BODY_BYTES) req.destroy();
+        return;
+      }
+      if (size > MAX_BODY_BYTES) refuseSize();
+      else chunks.push(c);
     });
     req.on('end', () => {
       if (tooLarge) return;
