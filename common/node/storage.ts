@@ -4,7 +4,7 @@
  */
 import os from 'node:os';
 import path from 'node:path';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { UserError } from '../errors.js';
 import { fileError } from './fs-errors.js';
 
@@ -28,6 +28,21 @@ export function cacheRoot(): string {
 /** User data, kept (installed bundles, the default project): AFFECT_STUDIO_DATA, else the platform's data folder. */
 export function dataRoot(): string {
   return process.env.AFFECT_STUDIO_DATA ? path.resolve(process.env.AFFECT_STUDIO_DATA) : platformFolder('data');
+}
+
+/**
+ * Writes all of `data` to a descriptor (at `position`, or the current offset). `writeSync` may
+ * write less than asked when the disk fills up, and says so only in its return value: a file
+ * written without this check can end up silently short.
+ */
+export function writeAll(fd: number, data: Uint8Array | string, position?: number): void {
+  const buf = typeof data === 'string' ? Buffer.from(data) : data;
+  let done = 0;
+  while (done < buf.length) {
+    const n = writeSync(fd, buf, done, buf.length - done, position === undefined ? null : position + done);
+    if (n <= 0) throw Object.assign(new Error('no space left on device (short write)'), { code: 'ENOSPC' });
+    done += n;
+  }
 }
 
 /**

@@ -3,7 +3,8 @@
  * never sit in memory: the header reserves room for the row count and is rewritten on close.
  * float32, little-endian, C order: `np.load(path)` gives an [rows, cols] array.
  */
-import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { writeAll } from '../../common/node/storage.js';
 
 const MAGIC = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 0x01, 0x00]); // \x93NUMPY v1.0
 const HEADER_BYTES = 128; // multiple of 64, room for 20-digit dimensions
@@ -35,7 +36,7 @@ export class NpyWriter {
     chunkRows = 64,
   ) {
     this.fd = openSync(file, 'w');
-    writeSync(this.fd, header(0, cols), 0, HEADER_BYTES, 0);
+    writeAll(this.fd, header(0, cols), 0);
     this.pending = Buffer.allocUnsafe(Math.max(1, chunkRows) * cols * 4);
   }
 
@@ -55,7 +56,7 @@ export class NpyWriter {
   }
 
   private flush(): void {
-    if (this.used) writeSync(this.fd, this.pending, 0, this.used, this.position);
+    if (this.used) writeAll(this.fd, this.pending.subarray(0, this.used), this.position);
     this.position += this.used;
     this.used = 0;
   }
@@ -64,7 +65,7 @@ export class NpyWriter {
     if (this.closed) return;
     try {
       this.flush();
-      writeSync(this.fd, header(this.rows, this.cols), 0, HEADER_BYTES, 0);
+      writeAll(this.fd, header(this.rows, this.cols), 0);
     } finally {
       this.abandon();
     }

@@ -6,10 +6,10 @@
  * beside the journal, and the journal is rewritten with only complete lines before anything is
  * appended. An append that fails half-way is cut back to where it started.
  */
-import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, openSync, readFileSync } from 'node:fs';
 import type { AnnotationOp } from '../../../common/annotations.js';
 import { fileError } from '../../../common/node/fs-errors.js';
-import { writeFileAtomic } from '../../../common/node/storage.js';
+import { writeAll, writeFileAtomic } from '../../../common/node/storage.js';
 
 export interface JournalRecord {
   seq: number;
@@ -90,8 +90,7 @@ export function appendRecord(file: string, record: JournalRecord): void {
   try {
     const before = fstatSync(fd).size;
     try {
-      const written = writeSync(fd, line);
-      if (written !== line.length) throw Object.assign(new Error('short write'), { code: 'ENOSPC' });
+      writeAll(fd, line);
       fsyncSync(fd);
     } catch (err) {
       try {
