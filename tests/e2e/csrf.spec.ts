@@ -72,9 +72,9 @@ test('a page on another port of the same machine can neither write nor listen', 
   // then visits the attacker's page in another tab
   const evil = await page.context().newPage();
   await evil.goto(`${attackerOrigin}/`);
-  await expect.poll(async () => evil.evaluate(() => Object.keys((window as unknown as { results: object }).results).sort().join()), { timeout: 20_000 })
+  await expect.poll(async () => evil.evaluate(() => Object.keys((globalThis as unknown as { results: object }).results).sort().join()), { timeout: 20_000 })
     .toBe(['cors', 'formSubmitted', 'info', 'noCors', 'video', 'ws'].join());
-  const results = await evil.evaluate(() => (window as unknown as { results: Record<string, unknown> }).results);
+  const results = await evil.evaluate(() => (globalThis as unknown as { results: Record<string, unknown> }).results);
   expect(results.ws).toBe('error'); // the upgrade was refused
   expect(results.wsMessage).toBeUndefined();
   expect(results.cors).toBe('failed'); // preflight refused: the browser never sends the call
@@ -95,7 +95,7 @@ test('a page on another port of the same machine can neither write nor listen', 
   const after = await request.post(`${server.origin}/api/annotations.list`, { data: { videoId }, headers: auth });
   expect(await after.json()).toEqual(['alice']);
   const ws = await page.evaluate(() => new Promise<string>((resolve) => {
-    const s = new WebSocket(`ws://${location.host}/events`);
+    const s = new WebSocket(`ws://${(globalThis as unknown as { location: { host: string } }).location.host}/events`);
     s.onopen = () => resolve('open');
     s.onerror = () => resolve('error');
   }));
