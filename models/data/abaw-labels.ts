@@ -89,16 +89,17 @@ export function readMtlFile(file: string, into: LabelSet = new Map()): LabelSet 
     if (f.length !== 4 + AUS.length) throw new LabelFileError(file, i + 1, `${f.length} fields, expected ${4 + AUS.length} (image, valence, arousal, expression, ${AUS.length} AUs)`);
     const m = IMAGE.exec(f[0]);
     if (!m) throw new LabelFileError(file, i + 1, `image "${f[0]}" is not <video>/<frame>.jpg`);
-    const key = `${m[1]}/${Number(m[2])}`;
-    const before = seen.get(key);
-    if (before) throw new LabelFileError(file, i + 1, `frame ${f[0]} is labelled twice (lines ${before} and ${i + 1})`);
-    seen.set(key, i + 1);
-    put(into, m[1], Number(m[2]), {
+    const label = {
       valence: va(file, i + 1, 'valence', f[1]),
       arousal: va(file, i + 1, 'arousal', f[2]),
       expression: expression(file, i + 1, f[3]),
       au: aus(file, i + 1, f.slice(4)),
-    });
+    };
+    const key = `${m[1]}/${Number(m[2])}`;
+    const before = seen.get(key);
+    if (before) throw new LabelFileError(file, i + 1, `frame ${f[0]} is labelled twice (lines ${before} and ${i + 1})`);
+    seen.set(key, i + 1);
+    put(into, m[1], Number(m[2]), label);
   }
   return into;
 }
