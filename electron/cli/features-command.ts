@@ -88,7 +88,7 @@ async function runFeatures(inputs: string[], flags: FeaturesFlags): Promise<numb
       const fps = result.frames / Math.max(result.seconds, 1e-9);
       const cached = result.cache === 'full' ? ' (from cache)' : result.cache === 'partial' ? ' (tracking from cache)' : '';
       progress.log(`✓ ${label}: ${result.frames} frames, ${result.faceRows} face rows, face ids [${result.faceIds.join(', ')}], ${fps.toFixed(1)} fps${cached} → ${path.basename(result.outputs.facesCsv)}`);
-      for (const w of result.warnings) progress.log(`  ! ${w}`);
+      for (const w of [...(video.renamed ? [video.renamed] : []), ...result.warnings]) progress.log(`  ! ${w}`);
     } catch (err) {
       progress.stop();
       if (!(err instanceof UserError)) {

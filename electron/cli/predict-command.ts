@@ -121,6 +121,7 @@ async function runPredict(inputs: string[], flags: PredictFlags): Promise<number
   for (const b of predictor.bundles) if (b.kind === 'starter') progress.log(`  note: ${b.id} is the starter bundle — ${b.trainedOn}`);
 
   let failed = problems.length;
+  let runFileFailed = false;
   let started = false;
   let label = '';
   // A shard always resumes: a requeued or resubmitted task must not redo finished videos.
@@ -149,13 +150,18 @@ async function runPredict(inputs: string[], flags: PredictFlags): Promise<number
         progress.log(`✗ ${label}: ${(r.error ?? '').replace(`${video.file}: `, '')}`);
       }
     },
+    onRunFileError(err) {
+      progress.stop();
+      runFileFailed = true;
+      progress.log(`✗ ${err.describe()}`);
+    },
   });
   const done = Object.values(record.videos).filter((v) => v.status === 'done').length;
-  progress.log(`done: ${done} succeeded, ${failed} failed; run record in ${path.join(out, shard ? shardRecordFile(shard.spec) : RUN_FILE)}`);
+  progress.log(`done: ${done} succeeded, ${failed} failed; run record in ${path.join(out, shard ? shardRecordFile(shard.spec) : RUN_FILE)}${runFileFailed ? ' (not up to date: it could not be written)' : ''}`);
   const finalRecord = shard ? markShardFinished(out, record as unknown as ShardRecord) : record;
   if (flags.json) process.stdout.write(`${JSON.stringify(finalRecord, null, 2)}\n`);
   if (shard) mergeIfLast(out, shard.spec, (line) => progress.log(line));
-  return failed ? 1 : 0;
+  return failed || runFileFailed ? 1 : 0;
 }
 
 async function runPredictFeatures(flags: PredictFlags, out: string): Promise<number> {
@@ -168,16 +174,23 @@ async function runPredictFeatures(flags: PredictFlags, out: string): Promise<num
   const progress = createProgress();
   progress.log(`predict: ${files.length} feature file(s) → ${out} | ${predictor.bundles.map((b) => `${b.id}@${b.version}`).join(' + ')} | ${flags.format}`);
   let failed = 0;
+  let runFileFailed = false;
   await predictFeatureFiles(predictor, files, {
     outDir: out, format: flags.format, fps: flags.fps,
     onVideo: (r) => {
-      if (r.status === 'done') progress.log(`✓ ${r.stem}: ${r.frames} frames → ${r.output}`);
-      else {
+      if (r.status === 'done') {
+        progress.log(`✓ ${r.stem}: ${r.frames} frames${r.noFaceFrames ? ` (${r.noFaceFrames} without a face: all-NaN rows)` : ''} → ${r.output}`);
+        for (const w of r.warnings ?? []) progress.log(`  ! ${w}`);
+      } else {
         failed++;
         progress.log(`✗ ${r.stem}: ${r.error}`);
       }
     },
+    onRunFileError: (err) => {
+      runFileFailed = true;
+      progress.log(`✗ ${err.describe()}`);
+    },
   });
   progress.log(`done: ${files.length - failed} succeeded, ${failed} failed; run record in ${path.join(out, RUN_FILE)}`);
-  return failed ? 1 : 0;
+  return failed || runFileFailed ? 1 : 0;
 }

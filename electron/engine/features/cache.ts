@@ -11,10 +11,13 @@
  * extractor's file is valid for the faces.csv beside it, so adding an extractor later replays the
  * cached geometry instead of tracking again. Entries are written to a staging folder and moved in
  * when complete: an interrupted run leaves nothing half-written behind, and processes sharing the
- * cache (array tasks on a cluster's shared storage) never see or make a half-written entry.
+ * cache (array tasks on a cluster's shared storage) never see or make a half-written entry. Every
+ * file has a `<file>.sha256` beside it, written before the file appears and verified before the
+ * entry is used: a file damaged on disk (same size, other bytes) would otherwise change features
+ * silently.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, existsSync, linkSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { MESH_POINTS } from '../face/landmarks.js';
@@ -81,6 +84,10 @@ const errCode = (err: unknown): string | undefined => (err as NodeJS.ErrnoExcept
  * extractor's file is added with link(2), which fails instead of replacing a file someone may be
  * reading. Whoever loses a race keeps the winner's files and drops its own.
  */
+
+/** The checksum file beside each file of an entry. */
+const sumFile = (name: string): string => `${name}.sha256`;
+
 export class CacheEntry {
   constructor(readonly dir: string) {}
 
@@ -118,13 +125,42 @@ export class CacheEntry {
   }
 
   /**
-   * Moves finished files from a staging folder into the entry. `replace`: the staging folder holds
-   * a whole new tracking run (the entry had none); otherwise it holds extractor files to add.
+   * Checks `files` against the checksums written with them; returns what is wrong (a file changed,
+   * or no checksum: an entry written before checksums existed), or undefined.
    */
-  commit(staging: string, replace: boolean): void {
+  async verify(files: string[], signal?: AbortSignal): Promise<string | undefined> {
+    for (const f of files) {
+      let sum: string;
+      try {
+        sum = readFileSync(this.path(sumFile(f)), 'utf8').trim();
+      } catch {
+        return `${f} has no recorded checksum`;
+      }
+      if ((await fileSha256(this.path(f), signal)) !== sum) return `${f} does not match its checksum (damaged on disk)`;
+    }
+    return undefined;
+  }
+
+  /** Drops the whole entry (damaged): it is computed again. */
+  discard(): void {
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  /**
+   * Moves finished files from a staging folder into the entry. `replace`: the staging folder holds
+   * a whole new tracking run (the entry had none); otherwise it holds extractor files to add. Each
+   * file's checksum is written beside it first, so no reader ever sees a file without one.
+   */
+  async commit(staging: string, replace: boolean): Promise<void> {
+    const names = readdirSync(staging).filter((n) => !n.endsWith('.sha256'));
+    for (const name of names) writeFileSync(path.join(staging, sumFile(name)), `${await fileSha256(path.join(staging, name))}\n`);
     if (replace) this.commitNew(staging);
     else {
-      for (const name of readdirSync(staging)) addFile(path.join(staging, name), path.join(this.dir, name));
+      mkdirSync(this.dir, { recursive: true });
+      for (const name of names) {
+        addFile(path.join(staging, sumFile(name)), path.join(this.dir, sumFile(name)));
+        addFile(path.join(staging, name), path.join(this.dir, name));
+      }
     }
     rmSync(staging, { recursive: true, force: true });
   }
