@@ -18,35 +18,35 @@ function staged(entry: CacheEntry, files: Record<string, string>): string {
 }
 
 describe('cache entries under concurrent writers', () => {
-  it('a new entry appears whole; when another process made it first, its files are kept', () => {
+  it('a new entry appears whole; when another process made it first, its files are kept', async () => {
     const entry = new CacheEntry(path.join(freshDir('cache'), 'abc', 'key'));
     const mine = staged(entry, { 'faces.csv': 'mine', 'geometry.npy': 'mine', 'x@1.npy': 'mine' });
     const theirs = staged(entry, { 'faces.csv': 'theirs', 'geometry.npy': 'theirs', 'x@1.npy': 'theirs', 'y@1.npy': 'theirs' });
     expect(entry.tracked).toBe(false);
-    entry.commit(theirs, true);
+    await entry.commit(theirs, true);
     expect(entry.tracked).toBe(true);
-    entry.commit(mine, true);
+    await entry.commit(mine, true);
     expect(readFileSync(entry.path('faces.csv'), 'utf8')).toBe('theirs');
     expect(readFileSync(entry.path('x@1.npy'), 'utf8')).toBe('theirs');
     expect(readdirSync(path.dirname(entry.dir))).toEqual(['key']);
   });
 
-  it('adding extractor files never replaces one that is there (a reader may have it open)', () => {
+  it('adding extractor files never replaces one that is there (a reader may have it open)', async () => {
     const entry = new CacheEntry(path.join(freshDir('cache'), 'abc', 'key'));
-    entry.commit(staged(entry, { 'faces.csv': 'f', 'geometry.npy': 'g', 'x@1.npy': 'first' }), true);
+    await entry.commit(staged(entry, { 'faces.csv': 'f', 'geometry.npy': 'g', 'x@1.npy': 'first' }), true);
     const inode = statSync(entry.path('x@1.npy')).ino;
-    entry.commit(staged(entry, { 'x@1.npy': 'second', 'y@1.npy': 'added' }), false);
+    await entry.commit(staged(entry, { 'x@1.npy': 'second', 'y@1.npy': 'added' }), false);
     expect(statSync(entry.path('x@1.npy')).ino).toBe(inode);
     expect(readFileSync(entry.path('x@1.npy'), 'utf8')).toBe('first');
     expect(readFileSync(entry.path('y@1.npy'), 'utf8')).toBe('added');
     expect(readdirSync(path.dirname(entry.dir))).toEqual(['key']);
   });
 
-  it('an incomplete folder (left by an older version) is replaced by a complete entry', () => {
+  it('an incomplete folder (left by an older version) is replaced by a complete entry', async () => {
     const entry = new CacheEntry(path.join(freshDir('cache'), 'abc', 'key'));
     mkdirSync(entry.dir, { recursive: true });
     writeFileSync(entry.path('x@1.npy'), 'orphan');
-    entry.commit(staged(entry, { 'faces.csv': 'f', 'geometry.npy': 'g', 'x@1.npy': 'new' }), true);
+    await entry.commit(staged(entry, { 'faces.csv': 'f', 'geometry.npy': 'g', 'x@1.npy': 'new' }), true);
     expect(readFileSync(entry.path('x@1.npy'), 'utf8')).toBe('new');
     expect(readdirSync(path.dirname(entry.dir))).toEqual(['key']);
   });
@@ -102,7 +102,10 @@ describe('processes sharing one cache folder', () => {
     const [videoDir] = readdirSync(cache);
     const inVideo = readdirSync(path.join(cache, videoDir));
     expect(inVideo).toHaveLength(1);
-    const files = readdirSync(path.join(cache, videoDir, inVideo[0])).sort();
+    const all = readdirSync(path.join(cache, videoDir, inVideo[0])).sort();
+    // every data file has its checksum beside it, and nothing else was left there
+    const files = all.filter((f) => !f.endsWith('.sha256'));
+    expect(all.filter((f) => f.endsWith('.sha256')).sort()).toEqual(files.map((f) => `${f}.sha256`).sort());
     expect(files.filter((f) => !f.endsWith('.npy') && f !== 'faces.csv')).toEqual([]);
     expect(files.map((f) => f.split('@')[0])).toEqual(['expression', 'faceres', 'faces.csv', 'geometry.npy', 'landmarks']);
     // and the next run takes everything from it

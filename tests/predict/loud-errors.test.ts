@@ -52,7 +52,8 @@ describe('eval refuses to score what it cannot', () => {
     const dir = freshDir('eval');
     writeFileSync(path.join(dir, 'labels.txt'), `${labelLines.join('\n')}\n`);
     mkdirSync(path.join(dir, 'pred'));
-    writeFileSync(path.join(dir, 'pred', 'v1.csv'), stringify([columns, ...rows]));
+    // rows carry no head pose or gaze: those cells stay empty, as for a frame without a fit
+    writeFileSync(path.join(dir, 'pred', 'v1.csv'), stringify([columns, ...rows.map((r) => [...r, ...Array(Math.max(0, columns.length - r.length)).fill('')])]));
     return ['eval', '--pred', path.join(dir, 'pred'), '--labels', path.join(dir, 'labels.txt')];
   };
 
