@@ -4,8 +4,9 @@
  */
 import os from 'node:os';
 import path from 'node:path';
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { UserError } from '../errors.js';
+import { fileError } from './fs-errors.js';
 
 /** The platform's folder for this app's caches or its user data, as each OS expects them. */
 function platformFolder(kind: 'cache' | 'data'): string {
@@ -29,16 +30,69 @@ export function dataRoot(): string {
   return process.env.AFFECT_STUDIO_DATA ? path.resolve(process.env.AFFECT_STUDIO_DATA) : platformFolder('data');
 }
 
-/** Writes a file so that readers see either the old content or the whole new one, never a part. */
+/**
+ * Writes all of `data` to a descriptor (at `position`, or the current offset). `writeSync` may
+ * write less than asked when the disk fills up, and says so only in its return value: a file
+ * written without this check can end up silently short.
+ */
+export function writeAll(fd: number, data: Uint8Array | string, position?: number): void {
+  const buf = typeof data === 'string' ? Buffer.from(data) : data;
+  let done = 0;
+  while (done < buf.length) {
+    const n = writeSync(fd, buf, done, buf.length - done, position === undefined ? null : position + done);
+    if (n <= 0) throw Object.assign(new Error('no space left on device (short write)'), { code: 'ENOSPC' });
+    done += n;
+  }
+}
+
+/**
+ * Writes a file so that readers see either the old content or the whole new one, never a part.
+ * A failure (disk full, read-only, permissions) leaves no temporary file and is a UserError
+ * naming `file`.
+ */
 export function writeFileAtomic(file: string, data: string | Uint8Array): void {
-  mkdirSync(path.dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
   try {
+    mkdirSync(path.dirname(file), { recursive: true });
     writeFileSync(tmp, data);
     renameSync(tmp, file);
   } catch (err) {
     rmSync(tmp, { force: true });
-    throw err;
+    throw fileError(err, file, 'write the file');
+  }
+}
+
+/**
+ * Moves a damaged file out of the way (`<file>.corrupt-<time>`), so that starting afresh does not
+ * overwrite what a user may still want to recover. Returns where it went.
+ */
+export function setAside(file: string): string {
+  const to = `${file}.corrupt-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+  try {
+    renameSync(file, to);
+  } catch (err) {
+    throw fileError(err, file, 'move the damaged file aside');
+  }
+  return to;
+}
+
+/**
+ * Reads a JSON file the program itself keeps (a project, a queue); a damaged one is set aside and
+ * `fallback` is used, with a sentence saying so for the user. Missing files are not a problem.
+ */
+export function readJsonOrSetAside<T>(file: string, what: string, fallback: () => T, check: (value: unknown) => T): { value: T; problem?: string } {
+  if (!existsSync(file)) return { value: fallback() };
+  try {
+    return { value: check(readJsonFile(file, '')) };
+  } catch (err) {
+    const reason = err instanceof UserError ? err.message : (err as Error).message;
+    let where: string;
+    try {
+      where = `it was moved to ${setAside(file)}`;
+    } catch (moveErr) {
+      where = `it could not be moved aside (${(moveErr as UserError).message})`;
+    }
+    return { value: fallback(), problem: `${file}: the ${what} could not be read (${reason}); ${where} and the ${what} starts empty — restore it from that copy or a backup if you need it` };
   }
 }
 
@@ -51,7 +105,8 @@ export function readJsonFile(file: string, hint: string): unknown {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new UserError(`cannot read the file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, hint, file);
+    const e = fileError(err, file, 'read the file');
+    throw new UserError(e.message, hint || e.hint, file);
   }
   try {
     return JSON.parse(text);

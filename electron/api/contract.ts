@@ -9,6 +9,7 @@ import type { AgreementReport } from '../../common/agreement.js';
 import type { MergeProposal } from '../../common/annotation-merge.js';
 import type { BatchState, TrainState } from '../../common/job-states.js';
 import type { RunData, RunSummary } from '../../common/run-data.js';
+import { SAFE_ID, SAFE_ID_RULE } from '../../common/ids.js';
 
 export type { AnnotationDoc, AnnotationOp } from '../../common/annotations.js';
 export type { AgreementReport } from '../../common/agreement.js';
@@ -17,9 +18,10 @@ export type { MergeProposal } from '../../common/annotation-merge.js';
 export type { BatchItem, BatchState, TrainEpoch, TrainState } from '../../common/job-states.js';
 export type { FaceSeries, RunData, RunSummary } from '../../common/run-data.js';
 
-const id = z.string().min(1).max(200);
-const path = z.string().min(1).max(4096);
-const annotator = z.string().regex(/^[\p{L}\p{N}_.-]{1,64}$/u, 'letters, digits, ".", "-", "_" (at most 64)');
+// ids become file names in the project: never paths (common/ids.ts)
+const id = z.string().min(1).max(200).regex(SAFE_ID, SAFE_ID_RULE);
+const path = z.string().min(1).max(4096).refine((p) => !p.includes('\0'), 'must not contain NUL characters');
+const annotator = z.string().min(1).max(64).regex(SAFE_ID, `${SAFE_ID_RULE} (at most 64)`);
 const seconds = z.number().finite().min(0);
 const frames = z.number().int().min(0).max(10_000);
 
@@ -59,7 +61,7 @@ export const Requests = {
   'batch.cancel': z.object({}),
   'train.presets': z.object({}),
   'train.state': z.object({}),
-  'train.start': z.object({ preset: z.string().min(1).max(100), epochs: z.number().int().min(1).max(1000).optional(), name: z.string().regex(/^[\w.-]{1,64}$/).optional() }),
+  'train.start': z.object({ preset: z.string().min(1).max(100), epochs: z.number().int().min(1).max(1000).optional(), name: z.string().min(1).max(64).regex(SAFE_ID, SAFE_ID_RULE).optional() }),
   'train.stop': z.object({}),
   'train.install': z.object({}),
 } as const;
@@ -100,7 +102,8 @@ export interface BundleSummary {
 }
 
 export interface Responses {
-  'app.info': { version: string; mode: 'electron' | 'web'; project: string; executionProviders: string[] };
+  /** `problems`: what went wrong opening the project (a damaged file set aside), for the UI to show. */
+  'app.info': { version: string; mode: 'electron' | 'web'; project: string; executionProviders: string[]; roots: string[]; problems: string[] };
   'fs.list': { path: string; parent: string | null; entries: { name: string; path: string; kind: 'dir' | 'video' | 'file' }[] };
   'dialog.openVideo': { path: string | null };
   'dialog.openFolder': { path: string | null };

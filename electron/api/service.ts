@@ -7,7 +7,7 @@ import type { z } from 'zod';
 import os from 'node:os';
 import path from 'node:path';
 import { loadAnyBundle } from '../../models/bundle/manifest.js';
-import { defaultBundleDir, installedBundles, resolveBundleDir } from '../../models/bundle/store.js';
+import { defaultBundleDir, installedBundles, isBundleRef, resolveBundleDir } from '../../models/bundle/store.js';
 import { ensureStarterBundle } from '../../models/starter/starter-bundle.js';
 import { AnnotationStore } from '../engine/annotations/store.js';
 import { agreement } from '../engine/annotations/agreement.js';
@@ -33,6 +33,7 @@ import type { AnnotationDoc, EventName, Events, Method, Responses, BundleSummary
 import { listPresets } from '../../models/train/config.js';
 import { TrainJob } from '../engine/jobs/train-job.js';
 import { Requests } from './contract.js';
+import type { PathRoots } from './path-roots.js';
 
 export interface ServiceOptions {
   projectDir: string;
@@ -42,6 +43,11 @@ export interface ServiceOptions {
   tools?: VideoTools;
   /** Engine settings for work started from the UI, as given; resolved once, here. */
   engine?: RuntimeOptions & { cacheDir?: string | false; face?: FaceSettingsInput; playbackCopiesDir?: string };
+  /**
+   * The folders requests may name (videos, imports, exports, outputs, bundle folders): `serve
+   * --root`, or what the desktop user chose in native dialogs. Project files are always reachable.
+   */
+  roots: PathRoots;
   /** Native dialogs (Electron only). */
   hooks?: { openVideo?: () => Promise<string | null>; openFolder?: () => Promise<string | null> };
 }
@@ -109,7 +115,18 @@ export class ApiService {
 
   /** Path of an opened video, for the media route; undefined for anything else. */
   mediaFile(videoId: string): string | undefined {
-    return this.project.opened(videoId)?.path;
+    const file = this.project.opened(videoId)?.path;
+    return file && this.options.roots.allows(file) ? file : undefined;
+  }
+
+  /** What went wrong opening this project (damaged files set aside, journals repaired), for the UI. */
+  problems(): string[] {
+    return [...this.project.problems, ...(this.batch.loadProblem ? [this.batch.loadProblem] : []), ...this.annotations.repairs];
+  }
+
+  /** A bundle named in a request: an installed id, or a folder under the roots. */
+  private bundleDir(ref: string): string {
+    return resolveBundleDir(ref === 'starter' || isBundleRef(ref) ? ref : this.options.roots.check(ref, 'bundle folder'));
   }
 
   /** An opened video's frame times and duration (how much of it a run covers); undefined when it is not open. */
@@ -149,7 +166,7 @@ export class ApiService {
     const key = JSON.stringify([bundles, weights, smoothing]);
     let p = this.predictors.get(key);
     if (!p) {
-      const dirs = bundles.length ? bundles.map(resolveBundleDir) : [defaultBundleDir()];
+      const dirs = bundles.length ? bundles.map((b) => this.bundleDir(b)) : [defaultBundleDir()];
       p = Predictor.create({ ...this.runtime, video: this.videoOptions, bundleDirs: dirs, weights, smoothing, maxGapSeconds: DEFAULT_MAX_GAP_SECONDS });
       p.catch(() => this.predictors.delete(key));
       this.predictors.set(key, p);
@@ -163,10 +180,14 @@ export class ApiService {
   }
 
   private readonly handlers: { [M in Method]: (args: z.output<(typeof Requests)[M]>) => Promise<Responses[M]> | Responses[M] } = {
-    'app.info': () => ({ version: toolVersion(), mode: this.options.mode, project: this.project.dir, executionProviders: [this.options.engine?.provider ?? 'auto'] }),
+    'app.info': () => ({
+      version: toolVersion(), mode: this.options.mode, project: this.project.dir, executionProviders: [this.options.engine?.provider ?? 'auto'],
+      roots: this.options.roots.list(), problems: this.problems(),
+    }),
 
     'fs.list': ({ path: p }) => {
-      const dir = path.resolve(p ?? os.homedir());
+      // the browser starts at the first root and never climbs above the root it is in
+      const dir = this.options.roots.check(p ?? this.options.roots.list()[0] ?? os.homedir(), 'folder');
       let names: string[];
       try {
         names = readdirSync(dir);
@@ -185,13 +206,14 @@ export class ApiService {
         return { name, path: full, kind };
       }).sort((a, b) => (a.kind === 'dir' ? 0 : 1) - (b.kind === 'dir' ? 0 : 1) || a.name.localeCompare(b.name));
       const parent = path.dirname(dir);
-      return { path: dir, parent: parent === dir ? null : parent, entries };
+      return { path: dir, parent: parent === dir || this.options.roots.rootOf(dir) === dir ? null : parent, entries };
     },
 
     'dialog.openVideo': async () => ({ path: (await this.options.hooks?.openVideo?.()) ?? null }),
     'dialog.openFolder': async () => ({ path: (await this.options.hooks?.openFolder?.()) ?? null }),
 
-    'videos.open': async ({ path: file }) => {
+    'videos.open': async ({ path: requested }) => {
+      const file = this.options.roots.check(requested, 'video');
       const info = await probeVideo(file, this.tools.ffprobe);
       const times = await frameTimes(file, this.tools.ffprobe);
       const videoId = this.project.register(file, info, times);
@@ -220,6 +242,7 @@ export class ApiService {
 
     'runs.start': ({ videoId, bundles, weights, smoothing }) => {
       const v = this.video(videoId);
+      for (const b of bundles) this.bundleDir(b); // refused now, not later in the job
       const jobId = `job-${++this.jobCounter}`;
       const job = new Job({ done: 0, total: 0, stage: 'starting' }, { onChange: (p) => this.emit('job.progress', { jobId, ...p }) });
       this.jobs.set(jobId, job);
@@ -238,7 +261,7 @@ export class ApiService {
     'runs.get': ({ runId }) => this.runs.load(runId),
     'runs.import': ({ videoId, path: file }) => {
       this.video(videoId);
-      return this.runs.import(videoId, videoId, file, this.timeline(videoId));
+      return this.runs.import(videoId, videoId, this.options.roots.check(file, 'file to import'), this.timeline(videoId));
     },
     'jobs.cancel': ({ jobId }) => {
       return { cancelled: this.jobs.get(jobId)?.cancel() ?? false };
@@ -255,7 +278,7 @@ export class ApiService {
     },
     'annotations.export': ({ videoId, annotator, dir }) => {
       const { v, base } = this.docBase(videoId);
-      const files = exportAbaw(this.annotations.load(videoId, annotator, base), v.frameTimes, path.resolve(dir), path.parse(v.path).name);
+      const files = exportAbaw(this.annotations.load(videoId, annotator, base), v.frameTimes, this.options.roots.check(dir, 'export folder'), path.parse(v.path).name);
       if (!files.length) throw new UserError('nothing to export: this annotator has no annotations for the video');
       return { files };
     },
@@ -263,8 +286,9 @@ export class ApiService {
       const { v, base } = this.docBase(videoId);
       let suggestion;
       try {
-        suggestion = importAbaw(path.resolve(dir), path.parse(v.path).name, v.frameTimes, base, annotator);
+        suggestion = importAbaw(this.options.roots.check(dir, 'import folder'), path.parse(v.path).name, v.frameTimes, base, annotator);
       } catch (err) {
+        if (err instanceof UserError) throw err;
         throw new UserError((err as Error).message, 'choose the folder holding VA_Estimation_Challenge / EXPR_Recognition_Challenge / AU_Detection_Challenge', dir);
       }
       return mergeProposal(this.annotations.load(videoId, annotator, base), suggestion, { minDuration: sliverSeconds(v.frameTimes) });
@@ -275,10 +299,13 @@ export class ApiService {
       return agreement(docs, v.frameTimes, runId ? this.runs.load(runId) : undefined, poseFilter);
     },
 
-    'batch.add': ({ paths }) => this.batch.add(paths),
+    'batch.add': ({ paths }) => this.batch.add(paths.map((p) => this.options.roots.check(p, 'video or folder')), (file) => this.options.roots.allows(file)),
     'batch.remove': ({ file }) => this.batch.remove(file),
     'batch.state': () => this.batch.snapshot(),
-    'batch.start': ({ outDir, format, bundles }) => this.batch.start(path.resolve(outDir), format, bundles),
+    'batch.start': ({ outDir, format, bundles }) => {
+      for (const b of bundles) this.bundleDir(b);
+      return this.batch.start(this.options.roots.check(outDir, 'output folder'), format, bundles);
+    },
     'batch.pause': () => this.batch.pause(),
     'batch.cancel': () => this.batch.cancel(),
 

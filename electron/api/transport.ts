@@ -37,6 +37,17 @@ const STATIC_TYPES: Record<string, string> = {
   '.png': 'image/png', '.ico': 'image/x-icon', '.json': 'application/json', '.map': 'application/json', '.woff2': 'font/woff2',
 };
 
+/** decodeURIComponent without throwing: undefined for malformed escapes (`%E0%A4%A`) and NUL. */
+export function safeDecode(s: string): string | undefined {
+  let out: string;
+  try {
+    out = decodeURIComponent(s);
+  } catch {
+    return undefined;
+  }
+  return out.includes('\0') ? undefined : out;
+}
+
 export type StaticAnswer = { status: 200; file: string; headers: Record<string, string> } | { status: 404 | 500; error: string };
 
 /**
@@ -45,13 +56,8 @@ export type StaticAnswer = { status: 200; file: string; headers: Record<string, 
  */
 export function staticFile(root: string, urlPath: string): StaticAnswer {
   const base = path.resolve(root);
-  let decoded: string;
-  try {
-    decoded = decodeURIComponent(urlPath);
-  } catch {
-    return { status: 404, error: 'not found' };
-  }
-  if (decoded.includes('\0')) return { status: 404, error: 'not found' };
+  const decoded = safeDecode(urlPath);
+  if (decoded === undefined) return { status: 404, error: 'not found' };
   const file = path.resolve(base, `.${decoded === '/' ? '/index.html' : decoded}`);
   if (!file.startsWith(base + path.sep)) return { status: 404, error: 'not found' };
   const target = existsSync(file) && statSync(file).isFile() ? file : path.join(base, 'index.html');

@@ -41,7 +41,8 @@ export function evalCommand(): Command {
       'per-task files (<video>.txt), or a folder of either. Invalid labels (−5, −1) are masked per task, as the\n' +
       'challenge does. Predictions: the native CSVs of `affect-studio predict` (a folder of <video>.csv or one file),\n' +
       'matched to labels by video name and frame number. Metrics: ../shared/ABAW.md, docs/predict.md.\n\n' +
-      'Exit status: 0 scored, 1 labelled frames lack predictions (listed; see --allow-missing), 2 bad input.')
+      'Exit status: 0 scored, 1 labelled frames or tasks lack predictions (listed; see --allow-missing) or a labelled\n' +
+      'task cannot be scored at all, 2 bad input (unreadable files, a missing column, NaN or infinite predictions).')
     .requiredOption('--pred <file|dir>', 'prediction CSV(s) written by `affect-studio predict`')
     .requiredOption('--labels <file|dir>', 'ABAW annotation file(s)')
     .option('--allow-missing', 'score the frames that have predictions even if some labelled frames have none')
@@ -63,10 +64,33 @@ export function evalCommand(): Command {
         throw new UserError(`predictions cannot be read (${(err as Error).message})`, 'pass the native CSVs of `affect-studio predict`', flags.pred);
       }
       const report = evaluate(labels, preds);
+      const at = (x: { video: string; frame: number; column: string }) => `${x.video}/${String(x.frame).padStart(5, '0')}, column "${x.column}"`;
+      if (report.firstNonFinite) {
+        // a NaN or Inf is a broken prediction file, never something to score around
+        const n = Object.values(report.nonFinite).reduce((a, b) => a + b, 0);
+        throw new UserError(`${n} labelled task value(s) are predicted as NaN or infinity (first: ${at(report.firstNonFinite)})`, 'the predictions are damaged: predict that video again', flags.pred);
+      }
       if (report.missing.count && !flags.allowMissing) {
         const list = report.missing.first.map((m) => `${m.video}/${String(m.frame).padStart(5, '0')}`).join(', ');
         process.stderr.write(`error: ${report.missing.count} labelled frame(s) have no prediction: ${list}${report.missing.count > report.missing.first.length ? ', …' : ''}\n` +
           '  — predict those videos (with a face found in those frames), or score the rest with --allow-missing\n');
+        if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+        process.exitCode = 1;
+        return;
+      }
+      // a labelled task without a score makes P_MTL a different number: say which, and fail
+      const unscorable = report.scored.filter((t) => report.frames[t] === 0);
+      const unpredicted = Object.values(report.unpredicted).reduce((a, b) => a + b, 0);
+      if ((unscorable.length || (unpredicted && !flags.allowMissing)) && report.firstUnpredicted) {
+        process.stderr.write(`error: ${unscorable.length ? `${unscorable.join(', ')} cannot be scored: ` : ''}${unpredicted} labelled task value(s) have no prediction in their row (first: ${at(report.firstUnpredicted)})\n` +
+          '  — predict with a bundle that predicts every labelled task, or score the rest with --allow-missing\n');
+        if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+        process.exitCode = 1;
+        return;
+      }
+      if (unscorable.length) {
+        process.stderr.write(`error: ${unscorable.join(', ')} cannot be scored: no labelled frame of ${unscorable.length > 1 ? 'these tasks' : 'this task'} has a prediction\n` +
+          '  — predict the labelled videos, or drop those labels\n');
         if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
         process.exitCode = 1;
         return;

@@ -8,11 +8,15 @@ import { BUILTIN_EXTRACTORS, DEFAULT_EXTRACTORS } from '../engine/features/regis
 import { describeError, UserError } from '../../common/errors.js';
 import { addFaceOptions, addRuntimeOptions, ensureWritableDir, runtimeOptions, videoOptions, videosFromInputs, type FaceFlags } from './options.js';
 import { createProgress } from './progress.js';
+import { describeShardStart, mergeIfLast, planShard, SHARD_HELP, shardArg } from './sharding.js';
+import { FeaturesShardRun } from '../engine/jobs/features-shard-run.js';
+import type { ShardSpec } from '../engine/jobs/shards.js';
 
 interface FeaturesFlags extends FaceFlags {
   out: string;
   extractors: string;
   json?: boolean;
+  shard?: ShardSpec;
 }
 
 export function featuresCommand(): Command {
@@ -29,7 +33,8 @@ export function featuresCommand(): Command {
     .argument('<inputs...>', 'video files and/or folders (searched recursively for video files)')
     .requiredOption('-o, --out <dir>', 'output folder (created if missing)')
     .option('-x, --extractors <list>', 'comma-separated extractors, in column order: built-in names and/or manifest .json paths', DEFAULT_EXTRACTORS.join(','))
-    .option('--json', 'print a JSON summary of the run to stdout');
+    .option('--json', 'print a JSON summary of the run to stdout')
+    .option('--shard <K/N>', SHARD_HELP, shardArg);
   addFaceOptions(cmd);
   addRuntimeOptions(cmd);
   return cmd.action(async (inputs: string[], flags: FeaturesFlags) => {
@@ -42,19 +47,29 @@ async function runFeatures(inputs: string[], flags: FeaturesFlags): Promise<numb
   const progress = createProgress();
   const found = videosFromInputs(inputs, progress);
   if (!found) return 2;
-  const { videos, problems } = found;
+  const { problems } = found;
+  const plan = flags.shard ? planShard(flags.shard, 'features', inputs, found.videos) : undefined;
+  const videos = plan ? plan.videos : found.videos;
+  if (plan) progress.log(describeShardStart(plan, out));
   const pipeline = await FeaturePipeline.create({
     ...runtimeOptions(flags),
     ...videoOptions(flags),
     extractors: flags.extractors.split(',').map((s) => s.trim()).filter(Boolean),
   });
   progress.log(`features: ${videos.length} video(s) → ${out} | extractors ${pipeline.extractors.map((e) => `${e.id} (${e.dim})`).join(', ')} | D = ${pipeline.columns.length} | models on ${pipeline.provider}`);
+  // A shard keeps a run record and always resumes from it (a requeued task skips finished videos).
+  const shardRun = plan ? FeaturesShardRun.open(out, pipeline, plan.meta) : undefined;
 
   const results: VideoFeaturesResult[] = [];
   const failures: { file: string; error: string }[] = problems.map((p) => ({ file: p.path, error: p.message }));
   for (const [i, video] of videos.entries()) {
     const label = `[${i + 1}/${videos.length}] ${path.basename(video.file)}`;
+    if (shardRun?.isDone(video)) {
+      progress.log(`= ${path.basename(video.file)}: done in an earlier run of this shard, skipped`);
+      continue;
+    }
     let started = false;
+    const t0 = performance.now();
     try {
       const result = await pipeline.run(video.file, {
         outDir: out,
@@ -69,10 +84,11 @@ async function runFeatures(inputs: string[], flags: FeaturesFlags): Promise<numb
       });
       progress.stop();
       results.push(result);
+      shardRun?.done(video, result, pipeline.provider);
       const fps = result.frames / Math.max(result.seconds, 1e-9);
       const cached = result.cache === 'full' ? ' (from cache)' : result.cache === 'partial' ? ' (tracking from cache)' : '';
       progress.log(`✓ ${label}: ${result.frames} frames, ${result.faceRows} face rows, face ids [${result.faceIds.join(', ')}], ${fps.toFixed(1)} fps${cached} → ${path.basename(result.outputs.facesCsv)}`);
-      for (const w of result.warnings) progress.log(`  ! ${w}`);
+      for (const w of [...(video.renamed ? [video.renamed] : []), ...result.warnings]) progress.log(`  ! ${w}`);
     } catch (err) {
       progress.stop();
       if (!(err instanceof UserError)) {
@@ -80,12 +96,17 @@ async function runFeatures(inputs: string[], flags: FeaturesFlags): Promise<numb
       }
       const msg = describeError(err);
       failures.push({ file: video.file, error: msg });
+      shardRun?.failed(video, msg, (performance.now() - t0) / 1000);
       progress.log(`✗ ${label}: ${msg.replace(`${video.file}: `, '')}`);
     }
   }
   progress.log(`done: ${results.length} succeeded, ${failures.length} failed${failures.length ? ` (${failures.map((f) => path.basename(f.file)).join(', ')})` : ''}`);
   if (flags.json) {
     process.stdout.write(`${JSON.stringify({ out, executionProvider: pipeline.provider, providerAttempts: pipeline.sessions.attempts, results, failures }, null, 2)}\n`);
+  }
+  if (shardRun && plan) {
+    shardRun.finish();
+    mergeIfLast(out, plan.spec, (line) => progress.log(line));
   }
   return failures.length ? 1 : 0;
 }

@@ -12,6 +12,8 @@ import { serveCommand } from './serve-command.js';
 import { trainCommand } from './train-command.js';
 import { ensembleCommand } from './ensemble-command.js';
 import { toolVersion } from '../../common/node/version.js';
+import { mergeCommand } from './merge-command.js';
+import { slurmCommand } from './slurm-command.js';
 
 
 function buildProgram(): Command {
@@ -25,7 +27,9 @@ function buildProgram(): Command {
     .addCommand(bundlesCommand())
     .addCommand(serveCommand())
     .addCommand(trainCommand())
-    .addCommand(ensembleCommand());
+    .addCommand(ensembleCommand())
+    .addCommand(mergeCommand())
+    .addCommand(slurmCommand());
 }
 
 async function main(): Promise<void> {

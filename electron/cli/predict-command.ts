@@ -12,6 +12,9 @@ import { PREDICTION_FORMATS, type PredictionFormat } from '../engine/export/pred
 import { UserError } from '../../common/errors.js';
 import { addFaceOptions, addRuntimeOptions, ensureWritableDir, nonNegativeInt, runtimeOptions, videoOptions, videosFromInputs, type FaceFlags } from './options.js';
 import { createProgress } from './progress.js';
+import { describeShardStart, mergeIfLast, planShard, SHARD_HELP, shardArg, shardWorkFolder } from './sharding.js';
+import { markShardFinished, type ShardRecord } from '../engine/jobs/shard-records.js';
+import { shardRecordFile, type ShardSpec } from '../engine/jobs/shards.js';
 
 interface PredictFlags extends FaceFlags {
   out: string;
@@ -26,6 +29,7 @@ interface PredictFlags extends FaceFlags {
   maxGap: number;
   gaze: boolean;
   json?: boolean;
+  shard?: ShardSpec;
 }
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
@@ -76,7 +80,8 @@ export function predictCommand(): Command {
     .option('--resume', `skip videos ${RUN_FILE} in --out marks as done; redo the rest`)
     .option('--max-gap <seconds>', 'a face absent longer than this starts a new sequence (state reset)', gapSeconds, DEFAULT_MAX_GAP_SECONDS)
     .option('--no-gaze', 'skip eye gaze (the iris model costs about as much as face tracking); gaze cells stay empty')
-    .option('--json', 'print the run record (run.json) to stdout at the end');
+    .option('--json', 'print the run record (run.json) to stdout at the end')
+    .option('--shard <K/N>', SHARD_HELP, shardArg);
   addFaceOptions(cmd);
   addRuntimeOptions(cmd);
   return cmd.action(async (inputs: string[], flags: PredictFlags) => {
@@ -91,13 +96,17 @@ function bundleFolders(refs: string[] | undefined): string[] {
 
 async function runPredict(inputs: string[], flags: PredictFlags): Promise<number> {
   const out = ensureWritableDir(flags.out);
+  if (flags.features && flags.shard) throw new UserError('--shard splits a batch of videos; it does not apply to --features', 'run predict --features without --shard');
   if (flags.features) return runPredictFeatures(flags, out);
   if (!inputs.length) throw new UserError('no videos given', 'pass video files or folders, or --features DIR');
   const bundleDirs = bundleFolders(flags.bundle);
   const progress = createProgress();
   const found = videosFromInputs(inputs, progress);
   if (!found) return 2;
-  const { videos, problems } = found;
+  const { problems } = found;
+  const shard = flags.shard ? planShard(flags.shard, 'predict', inputs, found.videos) : undefined;
+  const videos = shard ? shard.videos : found.videos;
+  if (shard) progress.log(describeShardStart(shard, out));
   const predictor = await Predictor.create({
     ...runtimeOptions(flags),
     video: videoOptions(flags),
@@ -113,9 +122,12 @@ async function runPredict(inputs: string[], flags: PredictFlags): Promise<number
 
   let failed = problems.length;
   const warned: string[] = [];
+  let runFileFailed = false;
   let started = false;
   let label = '';
-  const record = await runPredictJob(predictor, videos, { outDir: out, format: flags.format, resume: !!flags.resume }, {
+  // A shard always resumes: a requeued or resubmitted task must not redo finished videos.
+  const shardOptions = shard ? { runFile: shardRecordFile(shard.spec), workFolder: shardWorkFolder(shard.spec), combined: false, extra: { shard: shard.meta } } : {};
+  const record = await runPredictJob(predictor, videos, { outDir: out, format: flags.format, resume: !!flags.resume || !!shard, ...shardOptions }, {
     onVideoStart(video, i, total) {
       label = `[${i + 1}/${total}] ${path.basename(video.file)}`;
       started = false;
@@ -140,12 +152,19 @@ async function runPredict(inputs: string[], flags: PredictFlags): Promise<number
         progress.log(`✗ ${label}: ${(r.error ?? '').replace(`${video.file}: `, '')}`);
       }
     },
+    onRunFileError(err) {
+      progress.stop();
+      runFileFailed = true;
+      progress.log(`✗ ${err.describe()}`);
+    },
   });
   const done = Object.values(record.videos).filter((v) => v.status === 'done').length;
   const withWarnings = warned.length ? ` (${warned.length} with warnings: ${warned.join(', ')})` : '';
-  progress.log(`done: ${done} succeeded${withWarnings}, ${failed} failed; run record in ${path.join(out, RUN_FILE)}`);
-  if (flags.json) process.stdout.write(`${JSON.stringify(record, null, 2)}\n`);
-  return failed ? 1 : 0;
+  progress.log(`done: ${done} succeeded${withWarnings}, ${failed} failed; run record in ${path.join(out, shard ? shardRecordFile(shard.spec) : RUN_FILE)}${runFileFailed ? ' (not up to date: it could not be written)' : ''}`);
+  const finalRecord = shard ? markShardFinished(out, record as unknown as ShardRecord) : record;
+  if (flags.json) process.stdout.write(`${JSON.stringify(finalRecord, null, 2)}\n`);
+  if (shard) mergeIfLast(out, shard.spec, (line) => progress.log(line));
+  return failed || runFileFailed ? 1 : 0;
 }
 
 async function runPredictFeatures(flags: PredictFlags, out: string): Promise<number> {
@@ -158,16 +177,23 @@ async function runPredictFeatures(flags: PredictFlags, out: string): Promise<num
   const progress = createProgress();
   progress.log(`predict: ${files.length} feature file(s) → ${out} | ${predictor.bundles.map((b) => `${b.id}@${b.version}`).join(' + ')} | ${flags.format}`);
   let failed = 0;
+  let runFileFailed = false;
   await predictFeatureFiles(predictor, files, {
     outDir: out, format: flags.format, fps: flags.fps,
     onVideo: (r) => {
-      if (r.status === 'done') progress.log(`✓ ${r.stem}: ${r.frames} frames → ${r.output}`);
-      else {
+      if (r.status === 'done') {
+        progress.log(`✓ ${r.stem}: ${r.frames} frames${r.noFaceFrames ? ` (${r.noFaceFrames} without a face: all-NaN rows)` : ''} → ${r.output}`);
+        for (const w of r.warnings ?? []) progress.log(`  ! ${w}`);
+      } else {
         failed++;
         progress.log(`✗ ${r.stem}: ${r.error}`);
       }
     },
+    onRunFileError: (err) => {
+      runFileFailed = true;
+      progress.log(`✗ ${err.describe()}`);
+    },
   });
   progress.log(`done: ${files.length - failed} succeeded, ${failed} failed; run record in ${path.join(out, RUN_FILE)}`);
-  return failed ? 1 : 0;
+  return failed || runFileFailed ? 1 : 0;
 }

@@ -80,6 +80,8 @@ function put(set: LabelSet, video: string, frame: number, label: FrameLabel): vo
 export function readMtlFile(file: string, into: LabelSet = new Map()): LabelSet {
   const text = lines(file);
   if (text[0]?.trim() !== MTL_HEADER) throw new LabelFileError(file, 1, `header is "${text[0]}", expected "${MTL_HEADER}"`);
+  // a frame listed twice would silently take the later row's labels
+  const seen = new Map<string, number>();
   for (let i = 1; i < text.length; i++) {
     const row = text[i].trim();
     if (!row) continue;
@@ -87,12 +89,17 @@ export function readMtlFile(file: string, into: LabelSet = new Map()): LabelSet 
     if (f.length !== 4 + AUS.length) throw new LabelFileError(file, i + 1, `${f.length} fields, expected ${4 + AUS.length} (image, valence, arousal, expression, ${AUS.length} AUs)`);
     const m = IMAGE.exec(f[0]);
     if (!m) throw new LabelFileError(file, i + 1, `image "${f[0]}" is not <video>/<frame>.jpg`);
-    put(into, m[1], Number(m[2]), {
+    const label = {
       valence: va(file, i + 1, 'valence', f[1]),
       arousal: va(file, i + 1, 'arousal', f[2]),
       expression: expression(file, i + 1, f[3]),
       au: aus(file, i + 1, f.slice(4)),
-    });
+    };
+    const key = `${m[1]}/${Number(m[2])}`;
+    const before = seen.get(key);
+    if (before) throw new LabelFileError(file, i + 1, `frame ${f[0]} is labelled twice (lines ${before} and ${i + 1})`);
+    seen.set(key, i + 1);
+    put(into, m[1], Number(m[2]), label);
   }
   return into;
 }

@@ -3,7 +3,8 @@
  * never sit in memory: the header reserves room for the row count and is rewritten on close.
  * float32, little-endian, C order: `np.load(path)` gives an [rows, cols] array.
  */
-import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { writeAll } from '../../common/node/storage.js';
 
 const MAGIC = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 0x01, 0x00]); // \x93NUMPY v1.0
 const HEADER_BYTES = 128; // multiple of 64, room for 20-digit dimensions
@@ -26,6 +27,7 @@ export class NpyWriter {
   private position = HEADER_BYTES;
   private pending: Buffer;
   private used = 0;
+  private closed = false;
 
   constructor(
     readonly file: string,
@@ -34,7 +36,7 @@ export class NpyWriter {
     chunkRows = 64,
   ) {
     this.fd = openSync(file, 'w');
-    writeSync(this.fd, header(0, cols), 0, HEADER_BYTES, 0);
+    writeAll(this.fd, header(0, cols), 0);
     this.pending = Buffer.allocUnsafe(Math.max(1, chunkRows) * cols * 4);
   }
 
@@ -54,19 +56,28 @@ export class NpyWriter {
   }
 
   private flush(): void {
-    if (this.used) writeSync(this.fd, this.pending, 0, this.used, this.position);
+    if (this.used) writeAll(this.fd, this.pending.subarray(0, this.used), this.position);
     this.position += this.used;
     this.used = 0;
   }
 
   close(): void {
-    this.flush();
-    writeSync(this.fd, header(this.rows, this.cols), 0, HEADER_BYTES, 0);
-    closeSync(this.fd);
+    if (this.closed) return;
+    try {
+      this.flush();
+      writeAll(this.fd, header(this.rows, this.cols), 0);
+    } finally {
+      this.abandon();
+    }
   }
 
-  /** Closes without finishing the header (the file is about to be deleted). */
+  /**
+   * Closes without finishing the header (the file is about to be deleted). Safe to call again:
+   * closing a descriptor twice could close another file that reused its number.
+   */
   abandon(): void {
+    if (this.closed) return;
+    this.closed = true;
     closeSync(this.fd);
   }
 }

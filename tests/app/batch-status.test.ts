@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { ApiService } from '../../electron/api/service.js';
 import type { BatchState } from '../../electron/api/contract.js';
 import { FACE_FRAMES_WARNING_BELOW } from '../../electron/engine/predict/video-warnings.js';
-import { ffmpegFixture, freshDir, sampleVideo, testPatternVideo, tmpDir, tools } from '../helpers/fixtures.js';
+import { ffmpegFixture, freshDir, sampleVideo, testPatternVideo, tmpDir, tools, testRoots } from '../helpers/fixtures.js';
 
 /** The acted clip cut to its first 45 % of bytes, as a copy interrupted mid-way leaves it (its index is at the front). */
 function truncatedClip(): string {
@@ -27,7 +27,7 @@ const mostlyNoFace = () => ffmpegFixture('face-20-percent.mp4', ['-i', sampleVid
   '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-an']);
 
 function service(cacheDir: string | false): { s: ApiService; states: BatchState[]; idle: () => Promise<BatchState> } {
-  const s = new ApiService({ projectDir: freshDir('proj'), mode: 'web', mediaUrl: (id) => `/media/${id}`, tools, engine: { provider: 'cpu', cacheDir } });
+  const s = new ApiService({ roots: testRoots(), projectDir: freshDir('proj'), mode: 'web', mediaUrl: (id) => `/media/${id}`, tools, engine: { provider: 'cpu', cacheDir } });
   const states: BatchState[] = [];
   s.on((name, payload) => {
     if (name === 'batch.changed') states.push(payload as BatchState);

@@ -10,10 +10,10 @@ import { AUS, EXPRESSIONS } from '../../common/labels.js';
 import { UserError } from '../../common/errors.js';
 import { pyFeatCsv } from '../../electron/engine/export/prediction-csv.js';
 import type { PredictionRow } from '../../electron/engine/predict/predictor.js';
-import { freshDir, repoRoot, testPatternVideo, tools } from '../helpers/fixtures.js';
+import { freshDir, repoRoot, testPatternVideo, tools, testRoots } from '../helpers/fixtures.js';
 
 const peer = (name: string) => path.resolve(repoRoot, '../shared/data/peer-outputs', name);
-const service = () => new ApiService({ projectDir: freshDir('proj'), mode: 'web', mediaUrl: (id) => `/media/${id}`, tools, engine: { provider: 'cpu' } });
+const service = () => new ApiService({ roots: testRoots(), projectDir: freshDir('proj'), mode: 'web', mediaUrl: (id) => `/media/${id}`, tools, engine: { provider: 'cpu' } });
 
 describe('importing runs', () => {
   it("reads the real Py-Feat CSV unchanged: AU probabilities, emotions → our expressions (Other 0), head pose", async ({ skip }) => {

@@ -5,10 +5,10 @@ import path from 'node:path';
 import { ApiService } from '../../electron/api/service.js';
 import { parseRange } from '../../electron/api/media.js';
 import { CLI } from '../helpers/cli.js';
-import { freshDir, repoRoot, sampleVideo, testPatternVideo, tools } from '../helpers/fixtures.js';
+import { freshDir, repoRoot, sampleVideo, testPatternVideo, tools, testRoots, testRootArgs } from '../helpers/fixtures.js';
 import { UserError } from '../../common/errors.js';
 
-const service = (dir = freshDir('proj')) => new ApiService({ projectDir: dir, mode: 'web', mediaUrl: (id) => `/media/${id}`, tools, engine: { provider: 'cpu' } });
+const service = (dir = freshDir('proj')) => new ApiService({ projectDir: dir, mode: 'web', roots: testRoots(), mediaUrl: (id) => `/media/${id}`, tools, engine: { provider: 'cpu' } });
 
 describe('API service', () => {
   it('validates every argument and names the field', async () => {
@@ -161,7 +161,7 @@ describe('annotations survive the process being killed', () => {
   it('every acknowledged edit is there after kill -9 and a restart', async () => {
     const dir = freshDir('killproj');
     const start = async () => {
-      const proc = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--project', dir], { env: { ...process.env, AFFECT_STUDIO_DATA: freshDir('data') } });
+      const proc = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--project', dir, ...testRootArgs()], { env: { ...process.env, AFFECT_STUDIO_DATA: freshDir('data') } });
       const url = await new Promise<URL>((resolve, reject) => {
         let out = '';
         proc.stdout.on('data', (d: Buffer) => {
@@ -173,7 +173,7 @@ describe('annotations survive the process being killed', () => {
       });
       // eslint-disable-next-line @typescript-eslint/no-explicit-any
       const api = async (method: string, args: unknown): Promise<any> => {
-        const r = await fetch(`${url.origin}/api/${method}`, { method: 'POST', body: JSON.stringify(args), headers: { Authorization: `Bearer ${url.searchParams.get('token')}` } });
+        const r = await fetch(`${url.origin}/api/${method}`, { method: 'POST', body: JSON.stringify(args), headers: { Authorization: `Bearer ${url.searchParams.get('token')}`, 'Content-Type': 'application/json' } });
         // eslint-disable-next-line @typescript-eslint/no-explicit-any
         const body = (await r.json()) as any;
         if (!r.ok) throw new Error(body.error);

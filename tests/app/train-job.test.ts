@@ -5,12 +5,12 @@ import { ApiService } from '../../electron/api/service.js';
 import type { TrainState } from '../../common/job-states.js';
 import { loadAnyBundle } from '../../models/bundle/manifest.js';
 import { defaultBundleDir } from '../../models/bundle/store.js';
-import { freshDir, sampleVideo, tools } from '../helpers/fixtures.js';
+import { freshDir, sampleVideo, tools, testRoots } from '../helpers/fixtures.js';
 
 describe('training from the app on the project\'s annotations', () => {
   it('trains on annotated videos, reports progress, stops and resumes, exports and installs the bundle', async () => {
     process.env.AFFECT_STUDIO_DATA = freshDir('data');
-    const s = new ApiService({ projectDir: freshDir('proj'), mode: 'web', mediaUrl: (id) => id, tools, engine: { provider: 'cpu' } });
+    const s = new ApiService({ projectDir: freshDir('proj'), mode: 'web', roots: testRoots(), mediaUrl: (id) => id, tools, engine: { provider: 'cpu' } });
     const states: TrainState[] = [];
     s.on((name, payload) => {
       if (name === 'train.changed') states.push(payload as TrainState);

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiService } from '../../electron/api/service.js';
 import type { EventName, Events } from '../../electron/api/contract.js';
 import { startWebServer, withoutToken, type RunningServer } from '../../electron/server/web-server.js';
-import { freshDir, sampleVideo, tools } from '../helpers/fixtures.js';
+import { freshDir, sampleVideo, tools, testRoots } from '../helpers/fixtures.js';
 
 /** A GET without following redirects (fetch hides a 302's Location). */
 function get(url: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
@@ -35,7 +35,7 @@ describe('web mode', () => {
     const ui = freshDir('ui');
     writeFileSync(path.join(ui, 'index.html'), '<!doctype html><title>ui</title>');
     copiesDir = freshDir('copies');
-    service = new ApiService({ projectDir: freshDir('proj'), mode: 'web', mediaUrl: (id) => `/media/${encodeURIComponent(id)}`, tools, engine: { provider: 'cpu', playbackCopiesDir: copiesDir } });
+    service = new ApiService({ roots: testRoots(), projectDir: freshDir('proj'), mode: 'web', mediaUrl: (id) => `/media/${encodeURIComponent(id)}`, tools, engine: { provider: 'cpu', playbackCopiesDir: copiesDir } });
     service.on((name, payload) => events.push({ name, payload }));
     server = await startWebServer({ service, staticDir: ui });
   });
@@ -103,7 +103,7 @@ describe('web mode', () => {
 
   it('a playback copy job can be cancelled, leaving nothing behind', async () => {
     const dir = freshDir('copies-cancel');
-    const s = new ApiService({ projectDir: freshDir('proj'), mode: 'web', mediaUrl: (id) => `/media/${id}`, tools, engine: { provider: 'cpu', playbackCopiesDir: dir } });
+    const s = new ApiService({ roots: testRoots(), projectDir: freshDir('proj'), mode: 'web', mediaUrl: (id) => `/media/${id}`, tools, engine: { provider: 'cpu', playbackCopiesDir: dir } });
     const failed = new Promise<Events['job.failed']>((resolve) => s.on((n, p) => n === 'job.failed' && resolve(p as Events['job.failed'])));
     const v = await s.call<'videos.open'>('videos.open', { path: sampleVideo('WolfgangLanger_Pexels.mp4') });
     const { jobId } = await s.call<'videos.proxy'>('videos.proxy', { videoId: v.videoId });

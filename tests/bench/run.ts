@@ -9,7 +9,7 @@
  *
  *   npm run bench                      everything (≈ 10 minutes on 2 cores)
  *   npm run bench -- --quick           no 10-minute video, no paper-size models
- *   npm run bench -- --only=temporal   one part (features | temporal | train)
+ *   npm run bench -- --only=temporal   one part (features | temporal | train | cluster)
  */
 import { DEFAULT_FACE_SETTINGS } from '../../electron/engine/features/face-settings.js';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -28,6 +28,7 @@ import { probeVideo } from '../../electron/engine/video/probe.js';
 import { VideoDecoder, type Frame } from '../../electron/engine/video/decode.js';
 import { temporalBench } from './temporal-bench.js';
 import { trainBench } from './train-bench.js';
+import { clusterBench } from './cluster-bench.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '../../..');
@@ -145,6 +146,7 @@ async function main(): Promise<void> {
   if (!only || only === 'features') await featuresBench(say);
   if (!only || only === 'temporal') await temporalBench(say, clip, quick);
   if (!only || only === 'train') await trainBench(say, quick);
+  if (!only || only === 'cluster') await clusterBench(say, clip, repo, quick ? 1 : 2);
   const outDir = path.join(repo, 'bench-results');
   mkdirSync(outDir, { recursive: true });
   writeFileSync(path.join(outDir, 'bench.md'), `${lines.join('\n')}\n`);

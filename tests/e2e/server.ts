@@ -26,7 +26,8 @@ export async function serve(dir = mkdtempSync(path.join(os.tmpdir(), 'as-e2e-'))
     AFFECT_STUDIO_DATA: path.join(dir, 'data'),
     AFFECT_STUDIO_CACHE: process.env.AFFECT_STUDIO_CACHE ?? path.join(os.tmpdir(), 'affect-studio-test-cache'),
   };
-  const proc = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--project', path.join(dir, 'project')], { env });
+  // the browser may use the temp folder (fixtures, outputs) and the repository (samples)
+  const proc = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--project', path.join(dir, 'project'), '--root', os.tmpdir(), '--root', repo], { env });
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
     const timer = setTimeout(() => reject(new Error(`serve did not start: ${out}`)), 60_000);

@@ -5,7 +5,7 @@ import { ApiService } from '../../electron/api/service.js';
 import { DEFAULT_FACE_SETTINGS, resolveFaceSettings } from '../../electron/engine/features/face-settings.js';
 import { UserError } from '../../common/errors.js';
 import { runCli } from '../helpers/cli.js';
-import { freshDir, sampleVideo, tools } from '../helpers/fixtures.js';
+import { freshDir, sampleVideo, tools, testRoots } from '../helpers/fixtures.js';
 
 /** The tracking runs in a feature cache: <cache>/<video hash>/<tracking key>/ */
 const trackingEntries = (cache: string): string[] =>
@@ -33,7 +33,7 @@ describe('face settings', () => {
     const afterCli = trackingEntries(cache);
     expect(afterCli).toHaveLength(1);
 
-    const app = new ApiService({ projectDir: freshDir('proj'), mode: 'web', mediaUrl: (id) => `/media/${id}`, tools, engine: { provider: 'cpu', cacheDir: cache } });
+    const app = new ApiService({ projectDir: freshDir('proj'), mode: 'web', roots: testRoots(), mediaUrl: (id) => `/media/${id}`, tools, engine: { provider: 'cpu', cacheDir: cache } });
     const v = await app.call<'videos.open'>('videos.open', { path: sampleVideo('single_face.mp4') });
     const finished = new Promise<string>((resolve, reject) => app.on((name, payload) => {
       if (name === 'job.done') resolve((payload as { runId: string }).runId);

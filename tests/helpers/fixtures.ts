@@ -9,9 +9,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { resolveVideoTools } from '../../electron/engine/video/binaries.js';
+import { PathRoots } from '../../electron/api/path-roots.js';
 
 export const tools = resolveVideoTools();
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+/** The folders tests' API services may use: the temp folder (fixtures, outputs), the repository (samples), the team's shared data. */
+const testRootDirs = (): string[] => [os.tmpdir(), repoRoot, ...[path.resolve(repoRoot, '../shared')].filter(existsSync)];
+export const testRoots = (): PathRoots => new PathRoots(testRootDirs(), 'tests: put the file under the temp folder');
+/** The same as `serve` arguments. */
+export const testRootArgs = (): string[] => testRootDirs().flatMap((d) => ['--root', d]);
 /** The real face clips shipped with the project (samples/README.md). */
 export type SampleName = 'single_face.mp4' | 'WolfgangLanger_Pexels.mp4';
 export const sampleVideo = (name: SampleName): string => path.join(repoRoot, 'samples', name);

@@ -67,6 +67,13 @@ export async function buildEnsemble(candidates: string[], o: { valLabels: string
   if (candidates.length < 2) throw new UserError('an ensemble needs at least two bundles', 'list the candidate bundles');
   const labels = readMtlFile(o.valLabels);
   const files = featureFiles(o.features);
+  // every validation video needs its features: choosing members on a part of them would pass unnoticed
+  const have = new Set(files.map((f) => path.basename(f, '.npy')));
+  const lacking = [...labels.keys()].filter((v) => !have.has(v));
+  if (lacking.length) {
+    throw new UserError(`${lacking.length === labels.size ? 'none' : `${lacking.length}`} of the ${labels.size} validation videos ${lacking.length === 1 ? 'has' : 'have'} a features file here (first missing: ${lacking[0]}.npy)`,
+      'give --features the folder holding <video>.npy for every video of --val', path.dirname(files[0]));
+  }
   const bundles = candidates.map((c) => loadAnyBundle(c));
   for (const b of bundles) if ('members' in b) throw new UserError('is already an ensemble; give its members instead', undefined, b.dir);
   const preds: PredictionSet[] = [];
@@ -88,6 +95,7 @@ export async function buildEnsemble(candidates: string[], o: { valLabels: string
     best = pickScore;
   }
   const chosen = counts.map((w, k) => [w, k] as const).filter(([w]) => w > 0);
+  if (!chosen.length) throw new UserError('no candidate could be scored on the validation labels', 'check that the labels and the features belong to the same videos', o.valLabels);
   const ensemblePreds = combine(chosen.map(([, k]) => preds[k]), chosen.map(([w]) => w));
   // per-AU thresholds for the ensemble's averaged probabilities
   const auThresholds = AUS.map((_, j) => {
@@ -125,7 +133,8 @@ export async function buildEnsemble(candidates: string[], o: { valLabels: string
       trainedOn: members.map((m) => `${m.id}: ${loadAnyBundle(path.join(o.out, m.path)).manifest.provenance.trainedOn}`).join('; '),
       created: new Date().toISOString(),
       tool: `affect-studio ${toolVersion()}`,
-      validation: { CCC_V: report.cccValence, CCC_A: report.cccArousal, F1_expression: report.f1Expression, F1_AU: report.f1Au, P_MTL: report.pMtl, P_MTL_tuned_AU: report.pMtlTunedAu },
+      // metrics of tasks without validation labels are not numbers: left out, not written as null
+      validation: Object.fromEntries(Object.entries({ CCC_V: report.cccValence, CCC_A: report.cccArousal, F1_expression: report.f1Expression, F1_AU: report.f1Au, P_MTL: report.pMtl, P_MTL_tuned_AU: report.pMtlTunedAu }).filter(([, v]) => Number.isFinite(v))),
     },
   };
   writeFileAtomic(path.join(o.out, MANIFEST_NAME), `${JSON.stringify(manifest, null, 2)}\n`);

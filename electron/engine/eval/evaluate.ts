@@ -7,7 +7,7 @@ import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { AUS, EXPRESSIONS, type Task } from '../../../common/labels.js';
 import { Evaluator } from '../../../common/evaluation.js';
-import type { LabelSet } from '../../../models/data/abaw-labels.js';
+import type { FrameLabel, LabelSet } from '../../../models/data/abaw-labels.js';
 import { NATIVE_COLUMNS } from '../export/columns.js';
 import { UserError } from '../../../common/errors.js';
 
@@ -37,6 +37,12 @@ export function readNativePredictions(target: string, faceId?: number): Predicti
       if (files.length === 1) throw new UserError(`is not a prediction CSV of affect-studio (header should start "${NATIVE_HEAD}")`, 'pass the native CSVs written by `affect-studio predict`', file);
       continue;
     }
+    // a renamed or dropped column would read as "no prediction" everywhere: name it instead
+    const header = text.slice(0, text.search(/\r?\n|$/)).split(',').map((h) => h.trim());
+    const absent = NATIVE_COLUMNS.filter((c) => !header.includes(c));
+    if (absent.length) {
+      throw new UserError(`column${absent.length > 1 ? 's' : ''} ${absent.map((c) => `"${c}"`).join(', ')} missing from the header`, `the header must be exactly: ${NATIVE_COLUMNS.join(',')}`, file);
+    }
     const rows = parse(text, { columns: true }) as Record<string, string>[];
     const ok = rows.filter((r) => r.success === '1');
     const counts = new Map<string, number>();
@@ -61,6 +67,10 @@ export interface EvalReport {
   videos: number;
   labelledFrames: number;
   missing: { count: number; first: { video: string; frame: number }[] };
+  /** The first labelled frame whose prediction is NaN or infinite, and in which column. */
+  firstNonFinite?: { video: string; frame: number; column: string };
+  /** The first labelled frame whose row has no value for a labelled task, and which column. */
+  firstUnpredicted?: { video: string; frame: number; column: string };
   /** Tasks with labels: those P_MTL adds up (the rule: common/evaluation.ts). */
   scored: Task[];
   frames: Record<Task, number>;
@@ -82,6 +92,8 @@ export interface EvalReport {
 export function evaluate(labels: LabelSet, preds: PredictionSet): EvalReport {
   const evaluator = new Evaluator();
   const missing: { video: string; frame: number }[] = [];
+  let firstNonFinite: EvalReport['firstNonFinite'];
+  let firstUnpredicted: EvalReport['firstUnpredicted'];
   let labelled = 0;
   for (const [video, frames] of labels) {
     const p = preds.get(video);
@@ -94,6 +106,9 @@ export function evaluate(labels: LabelSet, preds: PredictionSet): EvalReport {
         missing.push({ video, frame });
         continue;
       }
+      const problem = columnProblem(q, l);
+      if (problem?.kind === 'nonFinite') firstNonFinite ??= { video, frame, column: problem.column };
+      if (problem?.kind === 'unpredicted') firstUnpredicted ??= { video, frame, column: problem.column };
       evaluator.add(q, l);
     }
   }
@@ -103,6 +118,8 @@ export function evaluate(labels: LabelSet, preds: PredictionSet): EvalReport {
     videos: labels.size,
     labelledFrames: labelled,
     missing: { count: missing.length, first: missing.slice(0, 20) },
+    ...(firstNonFinite ? { firstNonFinite } : {}),
+    ...(firstUnpredicted ? { firstUnpredicted } : {}),
     scored: s.scored, frames: s.frames, nonFinite: s.nonFinite, unpredicted: s.unpredicted,
     cccValence: s.cccValence,
     cccArousal: s.cccArousal,
@@ -115,4 +132,24 @@ export function evaluate(labels: LabelSet, preds: PredictionSet): EvalReport {
     pMtl: s.pMtl,
     pMtlTunedAu: s.pMtlTunedAu,
   };
+}
+
+/** The first column of a labelled task whose prediction is absent or not a finite number. */
+function columnProblem(q: PredictedFrame, l: FrameLabel): { kind: 'nonFinite' | 'unpredicted'; column: string } | undefined {
+  const check = (column: string, v: number | undefined) => (v === undefined ? { kind: 'unpredicted' as const, column } : Number.isFinite(v) ? undefined : { kind: 'nonFinite' as const, column });
+  for (const task of ['valence', 'arousal'] as const) {
+    if (l[task] !== undefined) {
+      const p = check(task, q[task]);
+      if (p) return p;
+    }
+  }
+  if (l.expression !== undefined && l.expression >= 0) {
+    if (!q.expression) return { kind: 'unpredicted', column: EXPRESSIONS[0] };
+    for (let i = 0; i < EXPRESSIONS.length; i++) if (!Number.isFinite(q.expression[i])) return { kind: 'nonFinite', column: EXPRESSIONS[i] };
+  }
+  if (l.au && Array.prototype.some.call(l.au, (x: number) => x === 0 || x === 1)) {
+    if (!q.au) return { kind: 'unpredicted', column: AUS[0] };
+    for (let j = 0; j < AUS.length; j++) if ((l.au[j] === 0 || l.au[j] === 1) && !Number.isFinite(q.au[j])) return { kind: 'nonFinite', column: AUS[j] };
+  }
+  return undefined;
 }

@@ -99,17 +99,27 @@ export function pyFeatCsv(rows: PredictionRow[], input: string): string {
 /**
  * The ABAW multi-task challenge layout: `<video>/<frame:05d>.jpg,V,A,expression index,12 AU 0/1`.
  * One face per video (the challenge crops one person per video): the face seen in most frames.
- * Every frame gets a row; a frame where that face is missing takes the nearest frame's prediction.
+ * Every frame gets a row (the challenge scores every frame). The rule for frames without that face
+ * (docs/predict.md): a frame where it is missing repeats the nearest frame's prediction; a video
+ * where no face was found at all gets the placeholder row V 0, A 0, Neutral, no AU for every
+ * frame. Both are said in `warnings`, so no placeholder passes for a prediction unnoticed.
  */
-export function abawRows(video: string, rows: PredictionRow[], thresholds: number[]): string[] {
+export function abawRows(video: string, rows: PredictionRow[], thresholds: number[]): { lines: string[]; warnings: string[] } {
   const counts = new Map<number, number>();
   for (const r of rows) if (hasPrediction(r)) counts.set(r.faceId as number, (counts.get(r.faceId as number) ?? 0) + 1);
   const main = [...counts.entries()].sort((a, b) => b[1] - a[1] || a[0] - b[0])[0]?.[0];
   const frames = [...new Set(rows.map((r) => r.frame))].sort((a, b) => a - b);
   const byFrame = new Map(rows.filter((r) => main !== undefined && r.faceId === main && hasPrediction(r)).map((r) => [r.frame, r]));
   const known = [...byFrame.keys()].sort((a, b) => a - b);
+  const warnings: string[] = [];
+  if (!known.length && frames.length) {
+    warnings.push(`ABAW output: no face in any of the ${frames.length} frames; every row is the placeholder V 0, A 0, Neutral, no AU (not a prediction)`);
+  } else if (known.length < frames.length) {
+    warnings.push(`ABAW output: face ${main} is missing in ${frames.length - known.length} of ${frames.length} frames; those rows repeat the nearest frame's prediction`);
+  }
+  if (counts.size > 1) warnings.push(`ABAW output: ${counts.size} faces seen; only face ${main} (in the most frames) is written`);
   let j = 0;
-  return frames.map((frame) => {
+  const lines = frames.map((frame) => {
     while (j + 1 < known.length && Math.abs(known[j + 1] - frame) <= Math.abs(known[j] - frame)) j++;
     const r = known.length ? byFrame.get(known[j]) : undefined;
     const image = `${video}/${String(frame).padStart(5, '0')}.jpg`;
@@ -118,6 +128,7 @@ export function abawRows(video: string, rows: PredictionRow[], thresholds: numbe
     const aus = AUS.map((_, i) => (r.au && r.au[i] >= thresholds[i] ? '1' : '0'));
     return `${image},${num(r.valence ?? 0)},${num(r.arousal ?? 0)},${expr},${aus.join(',')}`;
   });
+  return { lines, warnings };
 }
 
 export function abawFile(lines: string[]): string {
@@ -130,13 +141,16 @@ export function predictionFileName(stem: string, format: PredictionFormat): stri
 }
 
 /**
+ * Writes a video's predictions; returns what the format had to make up (see abawRows).
  * @param video the video's name (ABAW image paths)
  * @param input the file the predictions came from (Py-Feat's `input` column)
  */
-export function writePredictions(file: string, format: PredictionFormat, video: string, rows: PredictionRow[], thresholds: number[], input = video): void {
-  const text = format === 'native' ? nativeCsv(rows)
-    : format === 'openface' ? openFaceCsv(rows, thresholds)
-    : format === 'pyfeat' ? pyFeatCsv(rows, input)
-    : abawFile(abawRows(video, rows, thresholds));
-  writeFileAtomic(file, text);
+export function writePredictions(file: string, format: PredictionFormat, video: string, rows: PredictionRow[], thresholds: number[], input = video): string[] {
+  if (format !== 'abaw') {
+    writeFileAtomic(file, format === 'native' ? nativeCsv(rows) : format === 'openface' ? openFaceCsv(rows, thresholds) : pyFeatCsv(rows, input));
+    return [];
+  }
+  const { lines, warnings } = abawRows(video, rows, thresholds);
+  writeFileAtomic(file, abawFile(lines));
+  return warnings;
 }

@@ -11,10 +11,15 @@
  * (stride, time range, size), tracker settings, and the detector and mesh model files. An
  * extractor's file is valid for the faces.csv beside it, so adding an extractor later replays the
  * cached geometry instead of tracking again. Entries are written to a staging folder and moved in
- * when complete: an interrupted run leaves nothing half-written behind.
+ * when complete: an interrupted run leaves nothing half-written behind, and processes sharing the
+ * cache (array tasks on a cluster's shared storage) never see or make a half-written entry. Every
+ * file has a `<file>.sha256` beside it, written before the file appears and verified before the
+ * entry is used: a file damaged on disk (same size, other bytes) would otherwise change features
+ * silently.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { MESH_POINTS } from '../face/landmarks.js';
 import type { FaceGeometry } from './extractor.js';
@@ -58,6 +63,32 @@ function pidAlive(pid: number): boolean {
   }
 }
 
+/**
+ * Staging folders of other machines (a cache on shared storage) cannot be checked for a live
+ * process; they are removed once this old, far longer than any one video takes.
+ */
+const FOREIGN_STAGING_MAX_AGE_MS = 24 * 3600 * 1000;
+
+/** `<host>~<pid>-<ms>`: who owns a staging folder (names of older versions had no host). */
+function stagingOwner(suffix: string): { host?: string; pid: number } {
+  const tilde = suffix.lastIndexOf('~');
+  const host = tilde >= 0 ? suffix.slice(0, tilde) : undefined;
+  return { host, pid: Number(suffix.slice(tilde + 1).split('-')[0]) };
+}
+
+const errCode = (err: unknown): string | undefined => (err as NodeJS.ErrnoException).code;
+
+/**
+ * One cache entry. Several processes may touch the same entry at once — batches on one machine,
+ * or array tasks on several machines sharing the cache folder — so an entry only ever changes by
+ * atomic steps: a new entry appears whole (its staging folder renamed into place), and an
+ * extractor's file is added with link(2), which fails instead of replacing a file someone may be
+ * reading. Whoever loses a race keeps the winner's files and drops its own.
+ */
+
+/** The checksum file beside each file of an entry. */
+const sumFile = (name: string): string => `${name}.sha256`;
+
 export class CacheEntry {
   constructor(readonly dir: string) {}
 
@@ -69,28 +100,118 @@ export class CacheEntry {
     return path.join(this.dir, file);
   }
 
-  /** A fresh staging folder beside the entry; stale ones of dead processes are removed first. */
+  /** Tracking is present: faces.csv and geometry.npy, which every extractor file lines up with. */
+  get tracked(): boolean {
+    return this.has('faces.csv') && this.has('geometry.npy');
+  }
+
+  /** A fresh staging folder beside the entry; those of dead processes (and set-aside folders) are removed first. */
   stage(): string {
     const parent = path.dirname(this.dir);
     mkdirSync(parent, { recursive: true });
     const prefix = `${path.basename(this.dir)}.staging-`;
+    const aside = `${path.basename(this.dir)}.stale-`;
+    const host = os.hostname();
     for (const name of readdirSync(parent)) {
-      if (!name.startsWith(prefix)) continue;
-      const pid = Number(name.slice(prefix.length).split('-')[0]);
-      if (!pidAlive(pid)) rmSync(path.join(parent, name), { recursive: true, force: true });
+      const own = name.startsWith(prefix) ? prefix : name.startsWith(aside) ? aside : undefined;
+      if (!own) continue;
+      const owner = stagingOwner(name.slice(own.length));
+      const full = path.join(parent, name);
+      const stale = owner.host === undefined || owner.host === host ? !pidAlive(owner.pid) : ageMs(full) > FOREIGN_STAGING_MAX_AGE_MS;
+      if (stale) rmSync(full, { recursive: true, force: true });
     }
-    const staging = path.join(parent, `${prefix}${process.pid}-${Date.now()}`);
+    const staging = path.join(parent, `${prefix}${host}~${process.pid}-${Date.now()}-${randomBytes(4).toString('hex')}`);
     mkdirSync(staging);
     return staging;
   }
 
-  /** Moves finished files from a staging folder into the entry; `replace` drops what the entry held (a new tracking run). */
-  commit(staging: string, replace: boolean): void {
-    if (replace) rmSync(this.dir, { recursive: true, force: true });
-    mkdirSync(this.dir, { recursive: true });
-    // faces.csv goes last: its presence is what marks the entry as usable
-    const names = readdirSync(staging).sort((a, b) => (a === 'faces.csv' ? 1 : b === 'faces.csv' ? -1 : 0));
-    for (const name of names) renameSync(path.join(staging, name), path.join(this.dir, name));
+  /**
+   * Checks `files` against the checksums written with them; returns what is wrong (a file changed,
+   * or no checksum: an entry written before checksums existed), or undefined.
+   */
+  async verify(files: string[], signal?: AbortSignal): Promise<string | undefined> {
+    for (const f of files) {
+      let sum: string;
+      try {
+        sum = readFileSync(this.path(sumFile(f)), 'utf8').trim();
+      } catch {
+        return `${f} has no recorded checksum`;
+      }
+      if ((await fileSha256(this.path(f), signal)) !== sum) return `${f} does not match its checksum (damaged on disk)`;
+    }
+    return undefined;
+  }
+
+  /** Drops the whole entry (damaged): it is computed again. */
+  discard(): void {
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  /**
+   * Moves finished files from a staging folder into the entry. `replace`: the staging folder holds
+   * a whole new tracking run (the entry had none); otherwise it holds extractor files to add. Each
+   * file's checksum is written beside it first, so no reader ever sees a file without one.
+   */
+  async commit(staging: string, replace: boolean): Promise<void> {
+    const names = readdirSync(staging).filter((n) => !n.endsWith('.sha256'));
+    for (const name of names) writeFileSync(path.join(staging, sumFile(name)), `${await fileSha256(path.join(staging, name))}\n`);
+    if (replace) this.commitNew(staging);
+    else {
+      mkdirSync(this.dir, { recursive: true });
+      for (const name of names) {
+        addFile(path.join(staging, sumFile(name)), path.join(this.dir, sumFile(name)));
+        addFile(path.join(staging, name), path.join(this.dir, name));
+      }
+    }
     rmSync(staging, { recursive: true, force: true });
+  }
+
+  private commitNew(staging: string): void {
+    if (tryRenameDir(staging, this.dir)) return;
+    if (this.tracked) return; // another process made the entry meanwhile: keep theirs
+    // An incomplete folder (from a version that moved files in one by one): set it aside, move ours in.
+    const aside = `${this.dir}.stale-${os.hostname()}~${process.pid}-${Date.now()}-${randomBytes(4).toString('hex')}`;
+    try {
+      renameSync(this.dir, aside);
+    } catch (err) {
+      if (errCode(err) !== 'ENOENT') throw err;
+    }
+    tryRenameDir(staging, this.dir);
+    rmSync(aside, { recursive: true, force: true });
+  }
+}
+
+function ageMs(p: string): number {
+  try {
+    return Date.now() - statSync(p).mtimeMs;
+  } catch {
+    return 0;
+  }
+}
+
+/** Renames a folder into place; false when the target exists and is not empty (someone was first). */
+function tryRenameDir(from: string, to: string): boolean {
+  try {
+    renameSync(from, to);
+    return true;
+  } catch (err) {
+    if (['ENOTEMPTY', 'EEXIST', 'EPERM', 'EACCES'].includes(errCode(err) ?? '') && existsSync(to)) return false;
+    throw err;
+  }
+}
+
+/** Adds a file to an entry unless it is already there (never replaces: readers may have it open). */
+function addFile(from: string, to: string): void {
+  try {
+    linkSync(from, to);
+  } catch (err) {
+    const code = errCode(err);
+    if (code === 'EEXIST') return;
+    // file systems without hard links: a rename, checked first (a small window, same content)
+    if (code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP' || code === 'ENOSYS') {
+      if (!existsSync(to)) renameSync(from, to);
+      return;
+    }
+    throw err;
   }
 }

@@ -3,11 +3,12 @@
  * a processed frame without a face, so every processed frame is accounted for. Rows of the
  * matching `.features.npy` line up with these rows one to one.
  */
-import { closeSync, createReadStream, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, createReadStream, openSync, readFileSync } from 'node:fs';
 import { parse } from 'csv-parse';
 import { parse as parseSync } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
 import type { Point } from '../face/geometry.js';
+import { writeAll } from '../../../common/node/storage.js';
 
 export const FACES_COLUMNS = [
   'frame', 'timestamp', 'face_id', 'x', 'y', 'w', 'h', 'score',
@@ -45,11 +46,12 @@ export function formatFaceRow(row: FaceRow): string[] {
 export class FacesCsvWriter {
   private readonly fd: number;
   private buffer: string[] = [];
+  private closed = false;
   rows = 0;
 
   constructor(readonly file: string) {
     this.fd = openSync(file, 'w');
-    writeSync(this.fd, stringify([[...FACES_COLUMNS]]));
+    writeAll(this.fd, stringify([[...FACES_COLUMNS]]));
   }
 
   append(row: FaceRow): void {
@@ -59,12 +61,23 @@ export class FacesCsvWriter {
   }
 
   private flush(): void {
-    if (this.buffer.length) writeSync(this.fd, this.buffer.join(''));
+    if (this.buffer.length) writeAll(this.fd, this.buffer.join(''));
     this.buffer = [];
   }
 
   close(): void {
-    this.flush();
+    if (this.closed) return;
+    try {
+      this.flush();
+    } finally {
+      this.abandon();
+    }
+  }
+
+  /** Closes without writing what is buffered (the file is about to be deleted); safe to call again. */
+  abandon(): void {
+    if (this.closed) return;
+    this.closed = true;
     closeSync(this.fd);
   }
 }

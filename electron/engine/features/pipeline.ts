@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } 
 import path from 'node:path';
 import { ensureFaceModel } from '../../../models/pretrained/face-models.js';
 import { cacheRoot, writeFileAtomic } from '../../../common/node/storage.js';
+import { fileError, isStorageError } from '../../../common/node/fs-errors.js';
 import { FaceDetector } from '../face/detector.js';
 import { FaceMesh } from '../face/landmarks.js';
 import { FaceTracker, type TrackedFace } from '../face/tracker.js';
@@ -133,21 +134,43 @@ export class FeaturePipeline {
     removeLeftovers(run.outDir, run.stem);
     const workDir = cacheBase ? undefined : path.join(run.outDir, `.${run.stem}.work-${process.pid}`);
     const entry = new CacheEntry(cacheBase ? path.join(cacheBase, sha256.slice(0, 16), this.trackingKey) : (workDir as string));
-    const haveTracking = cacheBase !== undefined && entry.has('faces.csv') && entry.has('geometry.npy');
-    const missing = this.extractors.filter((e) => !haveTracking || !entry.has(extractorFile(e.id, e.version)));
     const warnings: string[] = [];
+    if (cacheBase !== undefined && entry.has('faces.csv')) {
+      // a damaged entry would change features silently: check it, and recompute it if need be
+      const files = ['faces.csv', 'geometry.npy', ...this.extractors.map((e) => extractorFile(e.id, e.version)).filter((f) => entry.has(f))];
+      const problem = await entry.verify(files, run.signal);
+      if (problem) {
+        warnings.push(`feature cache entry ${entry.dir} was not used (${problem}); recomputed`);
+        entry.discard();
+      }
+    }
+    const cacheWarnings = [...warnings];
+    const trackedNow = (): boolean => cacheBase !== undefined && entry.tracked;
+    const missingNow = (tracked: boolean): FeatureExtractor[] => this.extractors.filter((e) => !tracked || !entry.has(extractorFile(e.id, e.version)));
+    const haveTracking = trackedNow();
+    const missing = missingNow(haveTracking);
     let frames = 0;
 
     try {
-      if (!haveTracking || missing.length) {
+      // Another process sharing the cache may make the same entry meanwhile; its files win (see
+      // CacheEntry), and whatever it lacks is then added by replaying its tracking. Twice is the
+      // most that can be needed; the bound only guards against a cache folder being tampered with.
+      let tracked = haveTracking;
+      let todo = missing;
+      for (let attempt = 1; !tracked || todo.length; attempt++) {
+        if (attempt > 3) throw new Error(`the feature cache entry ${entry.dir} keeps changing while this run writes it; clear it, or run with --no-cache`);
+        warnings.splice(0, warnings.length, ...cacheWarnings);
         const staging = entry.stage();
         try {
-          frames = await this.process(info, staging, haveTracking ? entry : undefined, missing, run, warnings);
+          frames = await this.process(info, staging, tracked ? entry : undefined, todo, run, warnings);
+          await entry.commit(staging, !tracked);
         } catch (err) {
           rmSync(staging, { recursive: true, force: true });
-          throw err;
+          throw storageError(err, staging);
         }
-        entry.commit(staging, !haveTracking);
+        if (!cacheBase) break;
+        tracked = trackedNow();
+        todo = missingNow(tracked);
       }
       if (haveTracking && !missing.length && entry.has(DECODE_WARNINGS)) warnings.push(...(JSON.parse(readFileSync(entry.path(DECODE_WARNINGS), 'utf8')) as string[]));
       const result = this.assemble(info, entry, run, sha256, warnings);
@@ -190,10 +213,14 @@ export class FeaturePipeline {
         let faces: FaceGeometry[];
         let rows: FaceRow[];
         if (tracker) {
-          const tracked = await tracker.process(frame);
+          const found = await tracker.process(frame);
+          // Extractors see the geometry as the cache stores it (float32), exactly what a later
+          // replay of this entry gives them: features are then the same bytes whether computed
+          // now or added later from the cache (merged shard outputs must match a single run).
+          const tracked = found.map((f) => ({ ...f, ...decodeGeometry(encodeGeometry(f)) }));
           const vectors = await this.reidentify(tracker, frame, tracked, lastSeen, processed);
           faces = tracked;
-          rows = tracked.map((f) => ({ frame: frame.frame, timestamp: frame.time, face: { faceId: f.faceId, box: f.box, score: f.score, keypoints: f.keypoints, roll: f.roll } }));
+          rows = tracked.map((f, i) => ({ frame: frame.frame, timestamp: frame.time, face: { faceId: f.faceId, box: f.box, score: f.score, keypoints: found[i].keypoints, roll: found[i].roll } }));
           for (const [i, writer] of writers.entries()) {
             const e = missing[i];
             const out = e === this.identifier && vectors ? vectors : await e.run(frame, faces);
@@ -227,7 +254,7 @@ export class FeaturePipeline {
       for (const w of writers) w.close();
       return processed;
     } catch (err) {
-      facesCsv?.close();
+      facesCsv?.abandon();
       geometry?.abandon();
       for (const w of writers) w.abandon();
       throw err;
@@ -267,25 +294,35 @@ export class FeaturePipeline {
       if (h.rows !== rows) throw new Error(`cache entry ${entry.dir}: ${this.extractors[i].id} has ${h.rows} rows, expected ${rows}; clear the cache folder`);
     });
     const tmpNpy = `${featuresNpy}.${process.pid}.tmp`;
-    const writer = new NpyWriter(tmpNpy, this.extractors.reduce((a, e) => a + e.dim, 0), 256);
-    const CHUNK = 256;
-    const row = new Float32Array(writer.cols);
-    for (let start = 0; start < rows; start += CHUNK) {
-      const n = Math.min(CHUNK, rows - start);
-      const blocks = this.extractors.map((e, i) => readNpyRows(entry.path(extractorFile(e.id, e.version)), headers[i], start, n));
-      for (let r = 0; r < n; r++) {
-        let off = 0;
-        blocks.forEach((b, i) => {
-          row.set(b.subarray(r * headers[i].cols, (r + 1) * headers[i].cols), off);
-          off += headers[i].cols;
-        });
-        writer.append(row);
-      }
-    }
-    writer.close();
     const facesText = readFileSync(entry.path('faces.csv'));
-    writeFileAtomic(facesCsv, facesText);
-    renameSync(tmpNpy, featuresNpy);
+    // disk full half-way: no temporary file stays behind, and the error names the file
+    try {
+      const writer = new NpyWriter(tmpNpy, this.extractors.reduce((a, e) => a + e.dim, 0), 256);
+      try {
+        const CHUNK = 256;
+        const row = new Float32Array(writer.cols);
+        for (let start = 0; start < rows; start += CHUNK) {
+          const n = Math.min(CHUNK, rows - start);
+          const blocks = this.extractors.map((e, i) => readNpyRows(entry.path(extractorFile(e.id, e.version)), headers[i], start, n));
+          for (let r = 0; r < n; r++) {
+            let off = 0;
+            blocks.forEach((b, i) => {
+              row.set(b.subarray(r * headers[i].cols, (r + 1) * headers[i].cols), off);
+              off += headers[i].cols;
+            });
+            writer.append(row);
+          }
+        }
+        writer.close();
+      } finally {
+        writer.abandon();
+      }
+      writeFileAtomic(facesCsv, facesText);
+      renameSync(tmpNpy, featuresNpy);
+    } catch (err) {
+      rmSync(tmpNpy, { force: true });
+      throw storageError(err, featuresNpy);
+    }
 
     const stats = summariseFaces(readFacesTable({ text: facesText }));
     const video = { codec: info.codec, width: info.width, height: info.height, fps: info.fps, variableFrameRate: info.variableFrameRate, durationSec: info.durationSec, rotation: info.rotation };
@@ -308,6 +345,11 @@ export class FeaturePipeline {
     writeFileAtomic(meta, `${JSON.stringify(metaJson, null, 2)}\n`);
     return { file: info.path, outputs: { facesCsv, featuresNpy, meta }, video, sha256, frames: stats.frames, rows, faceRows: stats.faceRows, faceIds: stats.faceIds, warnings };
   }
+}
+
+/** A disk-full or permission failure as one line naming `file`; other errors pass unchanged. */
+function storageError(err: unknown, file: string): unknown {
+  return isStorageError(err) ? fileError(err, file, 'write') : err;
 }
 
 /** Temporary files a killed run left in the output folder for this video (never a finished output). */

@@ -48,8 +48,16 @@ export class BatchQueue {
     return this.view(this.job.snapshot());
   }
 
-  add(paths: string[]): BatchState {
-    const { videos, problems } = collectVideos(paths);
+  /** Where the saved queue could not be read (it was set aside and the queue starts empty). */
+  get loadProblem(): string | undefined {
+    return this.job.loadProblem;
+  }
+
+  /** Queues the videos among `paths`; `allow` can refuse files a folder leads to (a link outside the allowed folders). */
+  add(paths: string[], allow: (file: string) => boolean = () => true): BatchState {
+    const found = collectVideos(paths);
+    const videos = found.videos.filter((v) => allow(v.file));
+    const problems = [...found.problems, ...found.videos.filter((v) => !allow(v.file)).map((v) => ({ path: v.file, message: 'leads outside the folders this session may use (left out)' }))];
     return this.view(this.job.update((s) => {
       const have = new Set(s.items.map((i) => i.file));
       for (const v of videos) if (!have.has(v.file)) s.items.push({ file: v.file, status: 'queued', done: 0, total: 0 });
@@ -106,7 +114,7 @@ export class BatchQueue {
   private async loop(signal: AbortSignal): Promise<void> {
     const { bundles, items } = this.job.snapshot();
     const predictor = await this.makePredictor(bundles ?? []);
-    const stems = new Map(assignStems(items.map((i) => i.file)).map((v) => [v.file, v.stem]));
+    const inputs = new Map(assignStems(items.map((i) => i.file)).map((v) => [v.file, v]));
     for (;;) {
       if (this.pauseAsked) return;
       const s = this.job.snapshot();
@@ -120,7 +128,7 @@ export class BatchQueue {
       }, { save });
       edit({ status: 'running', done: 0, error: undefined, warnings: undefined });
       try {
-        const record = await runPredictJob(predictor, [{ file, stem: stems.get(file) ?? path.parse(file).name }],
+        const record = await runPredictJob(predictor, [inputs.get(file) ?? { file, stem: path.parse(file).name }],
           { outDir: s.outDir as string, format: s.format ?? 'native', resume: true, signal }, {
             onProgress: (p) => edit({ done: p.done, total: p.total }, false),
           });

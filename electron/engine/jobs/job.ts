@@ -6,7 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import { describeError, UserError } from '../../../common/errors.js';
-import { readJsonFile, writeFileAtomic } from '../../../common/node/storage.js';
+import { readJsonFile, setAside, writeFileAtomic } from '../../../common/node/storage.js';
 
 export type Outcome = { status: 'done' } | { status: 'cancelled' } | { status: 'failed'; error: string };
 
@@ -25,15 +25,25 @@ export class Job<S extends object> {
   private controller?: AbortController;
   /** Why the saved state could not be read, when it could not (the job started afresh). */
   readonly loadProblem?: string;
+  /** Why the state could not be saved the last time, until a save works again. */
+  saveProblem?: string;
 
   constructor(initial: S, private readonly options: JobOptions<S> = {}) {
     this.state = initial;
     if (options.file && existsSync(options.file)) {
       try {
-        const saved = readJsonFile(options.file, 'it was set aside; the job starts afresh') as S;
+        const saved = readJsonFile(options.file, '') as S;
         this.state = options.revive ? options.revive(saved) : saved;
       } catch (err) {
-        this.loadProblem = describeError(err);
+        // keep the damaged file for the user (the next save would overwrite it), start afresh
+        let where: string;
+        try {
+          where = `moved to ${setAside(options.file)}`;
+        } catch (moveErr) {
+          where = `not moved aside: ${describeError(moveErr)}`;
+        }
+        this.state = initial;
+        this.loadProblem = `${options.file}: the saved state could not be read (${err instanceof UserError ? err.message : describeError(err)}); ${where}; starting afresh`;
       }
     }
   }
@@ -49,7 +59,17 @@ export class Job<S extends object> {
   update(change: Partial<S> | ((s: S) => void), { save = true } = {}): S {
     if (typeof change === 'function') change(this.state);
     else this.state = { ...this.state, ...change };
-    if (save && this.options.file) writeFileAtomic(this.options.file, `${JSON.stringify(this.state, null, 1)}\n`);
+    if (save && this.options.file) {
+      // a state that cannot be saved (disk full) is still reported and the work goes on
+      try {
+        writeFileAtomic(this.options.file, `${JSON.stringify(this.state, null, 1)}\n`);
+        this.saveProblem = undefined;
+      } catch (err) {
+        const problem = describeError(err);
+        if (problem !== this.saveProblem) console.error(`${problem} (the job goes on; its state is not saved)`);
+        this.saveProblem = problem;
+      }
+    }
     const s = this.snapshot();
     this.options.onChange?.(s);
     return s;
@@ -77,7 +97,12 @@ export class Job<S extends object> {
       } finally {
         this.controller = undefined;
       }
-      end(outcome);
+      try {
+        end(outcome);
+      } catch (err) {
+        // nothing may escape into the event loop: a server would go down with it
+        console.error(`job end: ${describeError(err)}`);
+      }
     })();
   }
 

@@ -6,6 +6,7 @@
 import path from 'node:path';
 import type { TrainState } from '../../../common/job-states.js';
 import { UserError } from '../../../common/errors.js';
+import { pathInside } from '../../../common/node/confined-path.js';
 import { installBundle } from '../../../models/bundle/store.js';
 import { findPreset } from '../../../models/train/config.js';
 import { sequencesFromAnnotations, splitForValidation, type AnnotatedVideo } from '../annotations/training-data.js';
@@ -35,7 +36,7 @@ export class TrainJob {
     const videos = this.annotated();
     if (!videos.length) throw new UserError('no annotated videos in this project', 'annotate some videos first (the Annotate tab)');
     const run = name ?? presetName;
-    const outDir = path.join(this.root, run);
+    const outDir = pathInside(this.root, 'training run name', run);
     const state = this.job.update({ status: 'preparing', preset: presetName, run, epochs: epochs ?? preset.config.epochs, history: [], error: undefined, bundleDir: undefined, videos: videos.length });
     this.job.start(async (signal) => {
       const { report, result } = await runTrainingRecipe({

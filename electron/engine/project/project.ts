@@ -4,9 +4,10 @@
  * where they are; only files opened here can be served to the UI.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { writeFileAtomic } from '../../../common/node/storage.js';
+import { readJsonOrSetAside, writeFileAtomic } from '../../../common/node/storage.js';
+import { fileError } from '../../../common/node/fs-errors.js';
 import type { VideoInfo } from '../video/probe.js';
 
 export interface ProjectVideo {
@@ -22,13 +23,21 @@ interface ProjectFile {
 
 export class Project {
   private data: ProjectFile;
+  /** What went wrong opening the project (a damaged project.json set aside), for the UI to show. */
+  readonly problems: string[] = [];
   /** Probe results of the videos opened in this session (the project file keeps only paths). */
   private readonly info = new Map<string, { info: VideoInfo; frameTimes: number[] }>();
 
   constructor(readonly dir: string) {
-    mkdirSync(dir, { recursive: true });
-    const file = path.join(dir, 'project.json');
-    this.data = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as ProjectFile) : { format: 'affect-studio-project/1', videos: [] };
+    try {
+      mkdirSync(dir, { recursive: true });
+    } catch (err) {
+      throw fileError(err, dir, 'create the project folder');
+    }
+    // a damaged project file must not keep the app from starting: set it aside, say so, start empty
+    const { value, problem } = readJsonOrSetAside<ProjectFile>(path.join(dir, 'project.json'), 'project\'s list of videos', () => ({ format: 'affect-studio-project/1', videos: [] }), checkProjectFile);
+    this.data = value;
+    if (problem) this.problems.push(problem);
   }
 
   get runsDir(): string {
@@ -46,7 +55,8 @@ export class Project {
   /** A stable id for a video file: its name and a hash of its absolute path. */
   static videoId(file: string): string {
     const abs = path.resolve(file);
-    const stem = path.basename(abs, path.extname(abs)).replace(/[^\p{L}\p{N}_.-]+/gu, '_').slice(0, 60);
+    // a safe id (common/ids.ts): no separators, no leading dot
+    const stem = path.basename(abs, path.extname(abs)).replace(/[^\p{L}\p{N}_.-]+/gu, '_').replace(/^\./, '_').slice(0, 60);
     return `${stem}-${createHash('sha1').update(abs).digest('hex').slice(0, 8)}`;
   }
 
@@ -69,4 +79,12 @@ export class Project {
   recent(): ProjectVideo[] {
     return this.data.videos.filter((v) => existsSync(v.path));
   }
+}
+
+function checkProjectFile(raw: unknown): ProjectFile {
+  const videos = (raw as Partial<ProjectFile> | null)?.videos;
+  if (!Array.isArray(videos) || videos.some((v) => typeof v?.videoId !== 'string' || typeof v?.path !== 'string' || typeof v?.opened !== 'string')) {
+    throw new Error('its "videos" list is missing or malformed');
+  }
+  return { format: 'affect-studio-project/1', videos };
 }

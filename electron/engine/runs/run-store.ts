@@ -18,6 +18,8 @@ import { nativeCsv } from '../export/prediction-csv.js';
 import { readFacesTable } from '../features/faces-table.js';
 import type { PredictionRow } from '../predict/predictor.js';
 import { UserError } from '../../../common/errors.js';
+import { pathInside } from '../../../common/node/confined-path.js';
+import { readJsonFile } from '../../../common/node/storage.js';
 
 interface StoredRun extends RunSummary {
   videoKey: string;
@@ -57,8 +59,13 @@ function nativeRows(records: Record<string, string>[]): PredictionRow[] {
 export class RunStore {
   constructor(readonly root: string) {}
 
+  // ids arrive in requests: they name folders here, never paths (common/node/confined-path.ts)
   private runDir(videoKey: string, runId: string): string {
-    return path.join(this.root, videoKey, runId);
+    return pathInside(this.root, 'run id', videoKey, runId);
+  }
+
+  private static read(file: string): StoredRun {
+    return readJsonFile(file, 'the run record is damaged: delete its folder, or restore it from a backup') as StoredRun;
   }
 
   newRunId(): string {
@@ -67,11 +74,11 @@ export class RunStore {
 
   /** The runs of a video; with its timeline, each says how much of the video it covers. */
   list(videoKey: string, videoId: string, video?: VideoTimeline): RunSummary[] {
-    const dir = path.join(this.root, videoKey);
+    const dir = pathInside(this.root, 'video id', videoKey);
     if (!existsSync(dir)) return [];
     return readdirSync(dir)
       .filter((r) => existsSync(path.join(dir, r, 'run.json')))
-      .map((r) => JSON.parse(readFileSync(path.join(dir, r, 'run.json'), 'utf8')) as StoredRun)
+      .map((r) => RunStore.read(path.join(dir, r, 'run.json')))
       .map((r) => summary({ ...r, videoId }, video && coverageOf(r.covered ?? this.coveredFromCsv(path.join(dir, r.runId), video), video)))
       .sort((a, b) => a.created.localeCompare(b.created));
   }
@@ -97,8 +104,9 @@ export class RunStore {
   find(runId: string): { dir: string; run: StoredRun } | undefined {
     if (!existsSync(this.root)) return undefined;
     for (const v of readdirSync(this.root)) {
-      const dir = path.join(this.root, v, runId);
-      if (existsSync(path.join(dir, 'run.json'))) return { dir, run: JSON.parse(readFileSync(path.join(dir, 'run.json'), 'utf8')) };
+      if (v.startsWith('.')) continue; // .work
+      const dir = this.runDir(v, runId);
+      if (existsSync(path.join(dir, 'run.json'))) return { dir, run: RunStore.read(path.join(dir, 'run.json')) };
     }
     return undefined;
   }

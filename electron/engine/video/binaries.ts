@@ -2,6 +2,7 @@
  * Locates ffmpeg and ffprobe: an explicit path (flag or setting) first, then the environment
  * (AFFECT_STUDIO_FFMPEG / AFFECT_STUDIO_FFPROBE), then the binaries bundled through npm.
  */
+import { execFileSync } from 'node:child_process';
 import { accessSync, constants, existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { UserError } from '../../../common/errors.js';
@@ -34,7 +35,30 @@ function checkExecutable(tool: string, file: string, source: string): string {
   } catch {
     throw new UserError(`${tool} at ${file} is not executable (${source})`, `run \`chmod +x ${file}\``);
   }
+  verifyTool(tool, file, source);
   return file;
+}
+
+const verified = new Set<string>();
+
+/**
+ * Runs `<tool> -version` once per binary: a program that is not ffmpeg (or is broken) is named
+ * here, instead of every video it fails on being blamed for it later.
+ */
+function verifyTool(tool: string, file: string, source: string): void {
+  if (verified.has(file)) return;
+  let out = '';
+  try {
+    out = execFileSync(file, ['-version'], { encoding: 'utf8', timeout: 15_000, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 20 });
+  } catch (err) {
+    const e = err as { status?: number | null; code?: string; signal?: string };
+    const why = e.code === 'ETIMEDOUT' || e.signal ? 'it did not answer within 15 s' : e.code && typeof e.code === 'string' ? e.code : `it exited with status ${e.status}`;
+    throw new UserError(`${tool} at ${file} does not work (\`${tool} -version\` failed: ${why}) (${source})`, `point --${tool} / AFFECT_STUDIO_${tool.toUpperCase()} at a working ${tool}`);
+  }
+  if (!out.startsWith(`${tool} version`)) {
+    throw new UserError(`${file} is not ${tool} (\`${tool} -version\` printed ${out.trim() ? `"${out.trim().split('\n')[0].slice(0, 60)}"` : 'nothing'}) (${source})`, `point --${tool} / AFFECT_STUDIO_${tool.toUpperCase()} at a working ${tool}`);
+  }
+  verified.add(file);
 }
 
 export function resolveVideoTools(overrides: Partial<VideoTools> = {}): VideoTools {

@@ -77,6 +77,28 @@ function looksLikeIsoMedia(file: string): boolean {
   return ['ftyp', 'moov', 'mdat', 'free', 'wide', 'skip', 'pnot'].includes(head.toString('latin1', 4, 8));
 }
 
+/**
+ * ffprobe "reads" pictures and text files too, as one-frame video streams (png_pipe, image2; tty
+ * for ANSI art). They are not videos: refusing them here keeps `videos.open` and the media route
+ * from serving whatever file a request names.
+ */
+function stillFormat(formatName: string | undefined, codec: string | undefined): string | undefined {
+  const names = (formatName ?? '').split(',');
+  const still = names.find((n) => /^(image2|image2pipe|tty|bin|xbin|adf|idf)$/.test(n) || n.endsWith('_pipe'));
+  if (still) return `"${still}", ${codec ?? 'an image or text'}`;
+  if (codec && /^(ansi|bintext|xbin|idf)$/.test(codec)) return `text (${codec})`;
+  return undefined;
+}
+
+/** ffprobe's JSON; anything else means the program is not a working ffprobe. */
+function parseProbeJson(out: string, ffprobe: string): unknown {
+  try {
+    return JSON.parse(out);
+  } catch {
+    throw new UserError(`ffprobe printed no usable JSON (${out.trim() ? `"${out.trim().slice(0, 60)}…"` : 'nothing'})`, 'check the ffprobe in use (--ffprobe / AFFECT_STUDIO_FFPROBE)', ffprobe);
+  }
+}
+
 export async function probeVideo(file: string, ffprobe: string): Promise<VideoInfo> {
   let size: number;
   try {
@@ -100,13 +122,15 @@ export async function probeVideo(file: string, ffprobe: string): Promise<VideoIn
     const last = stderr.split('\n').pop()?.replace(`${file}: `, '') ?? '';
     throw new UserError(`is not a video ffmpeg can read (${last || 'ffprobe failed'})`, 'check that it is a video file; convert it with ffmpeg if its format is unusual', file);
   }
-  const json = JSON.parse(out) as { streams?: ProbeStream[]; format?: { duration?: string } };
+  const json = parseProbeJson(out, ffprobe) as { streams?: ProbeStream[]; format?: { duration?: string; format_name?: string } };
   const streams = json.streams ?? [];
   const video = streams.find((s) => s.codec_type === 'video' && !s.disposition?.attached_pic);
   if (!video) {
     const what = streams.some((s) => s.codec_type === 'audio') ? 'has no video stream (audio only)' : 'has no video stream';
     throw new UserError(what, 'pass a file that contains video', file);
   }
+  const still = stillFormat(json.format?.format_name, video.codec_name);
+  if (still) throw new UserError(`is not a video (ffprobe reads it as ${still})`, 'pass a video file', file);
   const storedWidth = video.width ?? 0;
   const storedHeight = video.height ?? 0;
   if (!storedWidth || !storedHeight) throw new UserError('has a video stream without a frame size', 'the file is probably corrupt; re-export it', file);
@@ -152,7 +176,7 @@ export async function countShownPackets(file: string, ffprobe: string): Promise<
  */
 export async function frameTimes(file: string, ffprobe: string): Promise<number[]> {
   const { stdout } = await run(ffprobe, ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=pts_time,flags:format=start_time', '-of', 'json', file], { maxBuffer: 512 << 20 });
-  const json = JSON.parse(stdout) as { packets?: { pts_time?: string; flags?: string }[]; format?: { start_time?: string } };
+  const json = parseProbeJson(stdout, ffprobe) as { packets?: { pts_time?: string; flags?: string }[]; format?: { start_time?: string } };
   const start = Number(json.format?.start_time ?? 0) || 0;
   return (json.packets ?? [])
     .filter((p) => p.pts_time !== undefined && !(p.flags ?? '').includes('D'))
