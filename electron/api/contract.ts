@@ -25,6 +25,9 @@ const annotator = z.string().min(1).max(64).regex(SAFE_ID, `${SAFE_ID_RULE} (at 
 const seconds = z.number().finite().min(0);
 const frames = z.number().int().min(0).max(10_000);
 
+/** Most annotation operations one `annotations.apply` request may carry (larger edits are sent in several). */
+export const MAX_OPS_PER_APPLY = 1000;
+
 /** Request schemas, one per method. */
 export const Requests = {
   'app.info': z.object({}),
@@ -42,7 +45,7 @@ export const Requests = {
   'jobs.cancel': z.object({ jobId: id }),
   'annotations.list': z.object({ videoId: id }),
   'annotations.load': z.object({ videoId: id, annotator }),
-  'annotations.apply': z.object({ videoId: id, annotator, ops: z.array(AnnotationOpSchema).min(1).max(1000) }),
+  'annotations.apply': z.object({ videoId: id, annotator, ops: z.array(AnnotationOpSchema).min(1).max(MAX_OPS_PER_APPLY) }),
   'annotations.prefill': z.object({ videoId: id, annotator, runId: id, minConfidence: z.number().min(0).max(1).default(0.6) }),
   'annotations.export': z.object({ videoId: id, annotator, dir: path }),
   'annotations.import': z.object({ videoId: id, annotator, dir: path }),

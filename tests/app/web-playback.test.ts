@@ -56,7 +56,7 @@ describe('web mode', () => {
   it('the token redirect keeps a deep link\'s other parameters', async () => {
     const r = await get(`${origin()}/?token=${server.token}&video=${encodeURIComponent('/data/my clip.mp4')}&t=12.5`);
     expect(r.status).toBe(302);
-    expect(r.headers['set-cookie']?.[0]).toMatch(/^affect_studio_token=.*HttpOnly/);
+    expect(r.headers['set-cookie']?.[0]).toMatch(/^affect_studio_token_\d+=.*HttpOnly/);
     const location = new URL(r.headers.location as string, origin());
     expect(location.pathname).toBe('/');
     expect(location.searchParams.get('video')).toBe('/data/my clip.mp4');
@@ -69,7 +69,7 @@ describe('web mode', () => {
 
   it('makes a playback copy as a job and serves it with ?copy=1, for opened videos only', async () => {
     const call = async (method: string, args: unknown) => {
-      const r = await fetch(`${origin()}/api/${method}`, { method: 'POST', body: JSON.stringify(args), headers: auth() });
+      const r = await fetch(`${origin()}/api/${method}`, { method: 'POST', body: JSON.stringify(args), headers: { ...auth(), 'Content-Type': 'application/json' } });
       return r.json() as Promise<Record<string, unknown>>;
     };
     const v = (await call('videos.open', { path: sampleVideo('single_face.mp4') })) as { videoId: string; proxyUrl?: string; frameCount: number };

@@ -6,6 +6,8 @@ import path from 'node:path';
 
 export const repo = path.resolve(import.meta.dirname, '../..');
 export const CLI = path.join(repo, 'dist/electron/cli/main.js');
+/** The team's other clips (HEVC .mov), when this machine has them. */
+export const shared = path.resolve(repo, '../shared');
 /** The sample clips shipped in the repository (samples/README.md). */
 export const samples = path.join(repo, 'samples');
 export const CHROMIUM = process.env.AFFECT_STUDIO_CHROMIUM ?? '/usr/bin/chromium';
@@ -27,7 +29,7 @@ export async function serve(dir = mkdtempSync(path.join(os.tmpdir(), 'as-e2e-'))
     AFFECT_STUDIO_CACHE: process.env.AFFECT_STUDIO_CACHE ?? path.join(os.tmpdir(), 'affect-studio-test-cache'),
   };
   // the browser may use the temp folder (fixtures, outputs) and the repository (samples)
-  const proc = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--project', path.join(dir, 'project'), '--root', os.tmpdir(), '--root', repo], { env });
+  const proc = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--project', path.join(dir, 'project'), '--root', os.tmpdir(), '--root', repo, ...(existsSync(shared) ? ['--root', shared] : [])], { env });
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
     const timer = setTimeout(() => reject(new Error(`serve did not start: ${out}`)), 60_000);

@@ -5,6 +5,7 @@
  */
 import type { AnnotationDoc, AnnotationOp, AppInfoT, RunData, RunSummary, VideoSummary } from './types.js';
 import { call, ApiError } from './api.js';
+import { MAX_OPS_PER_APPLY } from '../../../electron/api/contract.js';
 import { clampView, type View } from './timeline-math.js';
 import { UndoStack } from './undo.js';
 import { applyOp as applyLocal } from '../../../common/annotations.js';
@@ -137,7 +138,10 @@ async function send(ops: AnnotationOp[]): Promise<void> {
   if (!app.video || !ops.length) return;
   app.saving = true;
   try {
-    await call('annotations.apply', { videoId: app.video.videoId, annotator: app.annotator, ops });
+    // a large edit (a pre-fill of a long video) goes in order, in several requests
+    for (let i = 0; i < ops.length; i += MAX_OPS_PER_APPLY) {
+      await call('annotations.apply', { videoId: app.video.videoId, annotator: app.annotator, ops: ops.slice(i, i + MAX_OPS_PER_APPLY) });
+    }
   } catch (err) {
     report(err);
   } finally {
