@@ -32,6 +32,17 @@ export const TrainConfigSchema = z.object({
   clipNorm: z.number().positive().default(5),
   lossWeights: z.object({ valence: z.number().min(0), arousal: z.number().min(0), expression: z.number().min(0), au: z.number().min(0) })
     .default({ valence: 12, arousal: 12, expression: 0.35, au: 1 }),
+  /**
+   * Weight of each AU's positive labels in its BCE: "prevalence" = negatives ÷ positives of that AU in
+   * the training labels (PyTorch's pos_weight), so a rare AU is not learned as "always absent";
+   * "none" = 1 (the paper).
+   */
+  auPositiveWeight: z.enum(['none', 'prevalence']).default('none'),
+  /**
+   * Weight of each expression class in the cross-entropy: "balanced" = inverse frequency in the
+   * training labels (n ÷ (classes present × n_c)), the loss a weighted mean; "none" = 1 (the paper).
+   */
+  expressionClassWeight: z.enum(['none', 'balanced']).default('none'),
   /** Fraction of time steps whose feedback input is the ground truth (feedback framework, training only). */
   feedbackMix: z.number().min(0).max(1).default(0.75),
   /** "train": per-feature mean/std of the training set, baked into the graph; "per-sequence": z-score per video. */

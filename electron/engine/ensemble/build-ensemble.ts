@@ -16,7 +16,9 @@ import { UserError } from '../../../common/errors.js';
 import { evaluate, type EvalReport, type PredictionSet } from '../eval/evaluate.js';
 import { featureFiles } from '../predict/predict-features.js';
 import { DEFAULT_MAX_GAP_SECONDS, precomputedBlocks, Predictor } from '../predict/predictor.js';
-import { readNpyHeader, readNpyRows } from '../../../models/data/npy.js';
+import { readNpyHeader } from '../../../models/data/npy.js';
+import { faceRowsOfFiles } from '../../../models/data/feature-rows.js';
+import { DEFAULT_FEATURES_FPS, maxGapFrames } from '../../../models/temporal/sequences.js';
 
 export interface EnsembleResult {
   members: { dir: string; id: string; weight: number; pMtl: number }[];
@@ -35,13 +37,8 @@ async function candidatePredictions(dir: string, files: string[], labels: LabelS
     if (!labels.has(video)) continue;
     const h = readNpyHeader(file);
     if (h.cols !== predictor.runners[0].dim) throw new UserError(`has ${h.cols} features per frame, bundle ${path.basename(dir)} reads ${predictor.runners[0].dim}`, 'use the features the bundles were trained on', file);
-    const rows: { frame: number; timestamp: number; faceId?: number }[] = [];
-    for (let start = 0; start < h.rows; start += 2048) {
-      const n = Math.min(2048, h.rows - start);
-      const chunk = readNpyRows(file, h, start, n);
-      for (let r = 0; r < n; r++) rows.push({ frame: start + r + 1, timestamp: (start + r) / 30, faceId: chunk.subarray(r * h.cols, (r + 1) * h.cols).every(Number.isFinite) ? 0 : undefined });
-    }
-    const preds = await predictor.predictRows(rows, file, blocks, 30);
+    const rows = faceRowsOfFiles([{ file, info: h }]).map((r) => ({ ...r, timestamp: (r.frame - 1) / DEFAULT_FEATURES_FPS }));
+    const preds = await predictor.predictRows(rows, file, blocks, maxGapFrames(DEFAULT_MAX_GAP_SECONDS, DEFAULT_FEATURES_FPS));
     const frames = new Map<number, { valence?: number; arousal?: number; expression?: Float32Array; au?: Float32Array }>();
     for (const p of preds) if (p.faceId !== undefined) frames.set(p.frame, { valence: p.valence, arousal: p.arousal, expression: p.expression, au: p.au });
     set.set(video, frames);

@@ -1,11 +1,14 @@
 /**
  * `predict --features DIR`: bundles run on precomputed per-frame features (`<video>.npy`, float32
  * [N, D], row k−1 = frame k) instead of videos, so a trained bundle can be scored with `eval` on
- * held-out features. A row of NaN is a frame without a face; every row becomes a CSV row.
+ * held-out features. A row with a NaN or infinite value is a frame without a face (models/temporal/sequences.ts);
+ * every row becomes a CSV row.
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { readNpyHeader, readNpyRows } from '../../../models/data/npy.js';
+import { readNpyHeader } from '../../../models/data/npy.js';
+import { faceRowsOfFiles } from '../../../models/data/feature-rows.js';
+import { maxGapFrames } from '../../../models/temporal/sequences.js';
 import { writeFileAtomic } from '../../../common/node/storage.js';
 import { toolVersion } from '../../../common/node/version.js';
 import { describeError, UserError } from '../../../common/errors.js';
@@ -37,17 +40,9 @@ export async function predictFeatureFiles(predictor: Predictor, files: string[],
     try {
       const h = readNpyHeader(file);
       if (h.cols !== dim) throw new UserError(`has ${h.cols} features per frame, the bundle reads ${dim}`, 'use features made with the backbone(s) the bundle was trained on', file);
-      const faceRows: { frame: number; timestamp: number; faceId?: number }[] = [];
-      for (let start = 0; start < h.rows; start += 1024) {
-        const n = Math.min(1024, h.rows - start);
-        const chunk = readNpyRows(file, h, start, n);
-        for (let r = 0; r < n; r++) {
-          const row = chunk.subarray(r * h.cols, (r + 1) * h.cols);
-          const present = row.every(Number.isFinite);
-          faceRows.push({ frame: start + r + 1, timestamp: (start + r) / o.fps, faceId: present ? 0 : undefined });
-        }
-      }
-      const rows = await predictor.predictRows(faceRows, file, blocks, Math.round(predictor.options.maxGapSeconds * o.fps));
+      // every row is a frame; a row with a non-finite value has no face (the rule training follows too)
+      const faceRows = faceRowsOfFiles([{ file, info: h }]).map((r) => ({ ...r, timestamp: (r.frame - 1) / o.fps }));
+      const rows = await predictor.predictRows(faceRows, file, blocks, maxGapFrames(predictor.options.maxGapSeconds, o.fps));
       const output = path.join(o.outDir, predictionFileName(stem, o.format));
       writePredictions(output, o.format, stem, rows, predictor.auThresholds);
       entry = { file, status: 'done', output: path.basename(output), frames: h.rows, faceRows: faceRows.filter((r) => r.faceId !== undefined).length, faceIds: [0], seconds: (performance.now() - t0) / 1000 };
