@@ -103,7 +103,9 @@ export function trainingMemoryBytes(train: TrainConfig, inputDim: number): numbe
   const frames = train.batchSize * config.segmentLength;
   const heads = config.heads.hidden.reduce((a, b) => a + b, 0) * config.tasks.length;
   const attention = e.type === 'transformer' ? train.batchSize * e.heads * config.segmentLength ** 2 * 4 * layers : 0;
-  return 4 * (frames * (6 * inputDim + 40 * width * layers + 12 * heads) + attention) + 16 * params;
+  // the relative bias's one-hot map from frame pairs to distances (network.ts), one per segment length
+  const distanceMap = e.type === 'transformer' && e.relativeBias > 0 ? (2 * e.relativeBias + 1) * config.segmentLength ** 2 : 0;
+  return 4 * (frames * (6 * inputDim + 40 * width * layers + 12 * heads) + attention + distanceMap) + 16 * params;
 }
 
 export const WASM_MEMORY_LIMIT = 4 * 1024 ** 3;

@@ -10,6 +10,9 @@
  *   npm run bench                      everything (≈ 10 minutes on 2 cores)
  *   npm run bench -- --quick           no 10-minute video, no paper-size models
  *   npm run bench -- --only=temporal   one part (features | temporal | train)
+ *   npm run bench -- --only=train-table [--gru-epochs=6]
+ *                                      what each laptop preset learns on the synthetic set in equal
+ *                                      time (≈ 30 minutes; not part of the default run)
  */
 import { DEFAULT_FACE_SETTINGS } from '../../electron/engine/features/face-settings.js';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -28,6 +31,7 @@ import { probeVideo } from '../../electron/engine/video/probe.js';
 import { VideoDecoder, type Frame } from '../../electron/engine/video/decode.js';
 import { temporalBench } from './temporal-bench.js';
 import { trainBench } from './train-bench.js';
+import { trainTable } from './train-table.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '../../..');
@@ -145,6 +149,7 @@ async function main(): Promise<void> {
   if (!only || only === 'features') await featuresBench(say);
   if (!only || only === 'temporal') await temporalBench(say, clip, quick);
   if (!only || only === 'train') await trainBench(say, quick);
+  if (only === 'train-table') await trainTable(say, { gruEpochs: Number(process.argv.find((a) => a.startsWith('--gru-epochs='))?.slice(13) ?? 6) });
   const outDir = path.join(repo, 'bench-results');
   mkdirSync(outDir, { recursive: true });
   writeFileSync(path.join(outDir, 'bench.md'), `${lines.join('\n')}\n`);
