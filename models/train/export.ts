@@ -181,6 +181,8 @@ const provenance = (result: TrainResult, o: ExportOptions, summary: string, vali
 
 export async function exportBundle(result: TrainResult, o: ExportOptions): Promise<ExportReport> {
   await tfReady();
+  // a finished run can be exported again with the other selection: nothing of the last export stays
+  rmSync(o.dir, { recursive: true, force: true });
   return (o.selection ?? 'overall') === 'overall' ? exportOverall(result, o) : exportPerTask(result, o);
 }
 
@@ -206,7 +208,6 @@ async function exportPerTask(result: TrainResult, o: ExportOptions): Promise<Exp
   // a group away from the overall best epoch holds a task with its own best weights (those of that epoch)
   const weightsOf = (group: Task[]): Weights => group.map((t) => o.perTaskWeights?.[t]).find((w) => w !== undefined) ?? result.best;
 
-  rmSync(o.dir, { recursive: true, force: true });
   mkdirSync(o.dir, { recursive: true });
   const members: NonNullable<ExportReport['members']> = [];
   const exports: { tasks: Task[]; m: ModelExport }[] = [];

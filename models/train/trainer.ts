@@ -105,8 +105,8 @@ export async function trainModel(o: TrainRunOptions): Promise<TrainResult> {
   mkdirSync(o.outDir, { recursive: true });
   const stats = tc.normalization === 'train' ? trainStatistics(o.train, dim) : undefined;
   const train = normalise(o.train, dim, tc.normalization, stats);
-  const balance = lossBalance(o.train, tc);
   const val = normalise(o.val, dim, tc.normalization, stats);
+  const balance = lossBalance(o.train, tc);
 
   // fixed variable names: Adam's saved moments are matched to variables by name on resume
   const model = new TrainableModel(temporal, initWeights(temporal, tc.seed), 'train');
