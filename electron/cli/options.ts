@@ -28,6 +28,12 @@ export function seconds(value: string): number {
   return n;
 }
 
+export function framesPerSecond(value: string): number {
+  const n = Number(value);
+  if (!(n > 0) || !Number.isFinite(n)) throw new InvalidArgumentError('expected frames per second > 0');
+  return n;
+}
+
 export function probability(value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError('expected a number between 0 and 1');

@@ -5,12 +5,13 @@
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { defaultBundleDir, resolveBundleDir } from '../../models/bundle/store.js';
-import { DEFAULT_MAX_GAP_SECONDS, Predictor } from '../engine/predict/predictor.js';
-import { DEFAULT_FEATURES_FPS, featureFiles, predictFeatureFiles } from '../engine/predict/predict-features.js';
+import { Predictor } from '../engine/predict/predictor.js';
+import { DEFAULT_FEATURES_FPS, DEFAULT_MAX_GAP_SECONDS } from '../../models/temporal/sequences.js';
+import { featureFiles, predictFeatureFiles } from '../engine/predict/predict-features.js';
 import { ABAW_COMBINED, RUN_FILE, runPredictJob } from '../engine/predict/predict-job.js';
 import { PREDICTION_FORMATS, type PredictionFormat } from '../engine/export/prediction-csv.js';
 import { UserError } from '../../common/errors.js';
-import { addFaceOptions, addRuntimeOptions, ensureWritableDir, nonNegativeInt, runtimeOptions, videoOptions, videosFromInputs, type FaceFlags } from './options.js';
+import { addFaceOptions, addRuntimeOptions, ensureWritableDir, framesPerSecond, nonNegativeInt, seconds, runtimeOptions, videoOptions, videosFromInputs, type FaceFlags } from './options.js';
 import { createProgress } from './progress.js';
 import { describeShardStart, mergeIfLast, planShard, SHARD_HELP, shardArg, shardWorkFolder } from './sharding.js';
 import { markShardFinished, type ShardRecord } from '../engine/jobs/shard-records.js';
@@ -40,12 +41,6 @@ function weightsList(value: string): string {
   return value;
 }
 
-function gapSeconds(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('expected seconds ≥ 0');
-  return n;
-}
-
 export function predictCommand(): Command {
   const cmd = new Command('predict')
     .description('Predict valence, arousal, 8 expressions and 12 action units for every face in every frame.')
@@ -66,11 +61,7 @@ export function predictCommand(): Command {
       'Exit status: 0 all videos done, 1 some videos failed (each reported, the rest processed), 2 nothing could run.')
     .argument('[inputs...]', 'video files and/or folders (searched recursively for video files)')
     .option('--features <dir>', 'run on precomputed features instead of videos: <dir>/<video>.npy (or <dir>/features/), float32 [N, D], row k−1 = frame k')
-    .option('--fps <n>', 'frame rate for the timestamps of --features predictions', (v: string) => {
-      const n = Number(v);
-      if (!(n > 0)) throw new InvalidArgumentError('expected frames per second > 0');
-      return n;
-    }, DEFAULT_FEATURES_FPS)
+    .option('--fps <n>', 'frame rate of --features files (timestamps, and --max-gap in frames)', framesPerSecond, DEFAULT_FEATURES_FPS)
     .requiredOption('-o, --out <dir>', 'output folder (created if missing)')
     .option('-b, --bundle <id|path>', 'model bundle to run; repeat for an ensemble (default: the default bundle)', collect)
     .option('--weights <list>', 'ensemble weights, one per --bundle, e.g. 2,1', weightsList)
@@ -78,7 +69,7 @@ export function predictCommand(): Command {
     .option('--smooth-a <frames>', 'arousal smoothing, as --smooth-v', nonNegativeInt)
     .addOption(new Option('--format <format>', 'prediction file format').choices([...PREDICTION_FORMATS]).default('native'))
     .option('--resume', `skip videos ${RUN_FILE} in --out marks as done; redo the rest`)
-    .option('--max-gap <seconds>', 'a face absent longer than this starts a new sequence (state reset)', gapSeconds, DEFAULT_MAX_GAP_SECONDS)
+    .option('--max-gap <seconds>', 'a face absent longer than this starts a new sequence (state reset)', seconds, DEFAULT_MAX_GAP_SECONDS)
     .option('--no-gaze', 'skip eye gaze (the iris model costs about as much as face tracking); gaze cells stay empty')
     .option('--json', 'print the run record (run.json) to stdout at the end')
     .option('--shard <K/N>', SHARD_HELP, shardArg);

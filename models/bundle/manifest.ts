@@ -69,6 +69,11 @@ export const BundleManifestSchema = z.object({
     preset: z.string().optional(),
     seed: z.number().optional(),
     epochs: z.number().optional(),
+    /**
+     * Trained bundles: which epoch's weights were exported — "overall" (the best validation P_MTL)
+     * or "per-task" (an ensemble whose members are each task's best epoch, each predicting its tasks).
+     */
+    selection: z.enum(['overall', 'per-task']).optional(),
     validation: MetricsSchema.optional(),
   }),
 });

@@ -17,6 +17,8 @@ export interface TemporalBundleSpec {
   version: string;
   description: string;
   config: TemporalConfig;
+  /** The outputs the runtime reads (default: all the configuration's tasks; the graph computes those regardless). */
+  tasks?: TemporalConfig['tasks'];
   weights: Weights;
   extractors: { id: string; version: string; dim: number; manifest?: string }[];
   normalization: { type: 'in-graph'; mean: Float32Array; std: Float32Array } | { type: 'per-sequence' } | { type: 'none' };
@@ -27,6 +29,7 @@ export interface TemporalBundleSpec {
 
 export function writeTemporalBundle(dir: string, spec: TemporalBundleSpec): string {
   const dim = spec.extractors.reduce((a, e) => a + e.dim, 0);
+  if (spec.tasks?.some((t) => !spec.config.tasks.includes(t))) throw new Error(`tasks ${spec.tasks.join(', ')} are not all among the model's ${spec.config.tasks.join(', ')}`);
   if (dim !== spec.config.inputDim) throw new Error(`extractors give ${dim} features, the model takes ${spec.config.inputDim}`);
   const model = buildTemporalGraph(spec.config, spec.weights, {
     name: spec.id,
@@ -40,7 +43,7 @@ export function writeTemporalBundle(dir: string, spec: TemporalBundleSpec): stri
     description: spec.description,
     kind: 'temporal',
     labels: { expressions: [...EXPRESSIONS], aus: [...AUS] },
-    tasks: spec.config.tasks,
+    tasks: spec.tasks ?? spec.config.tasks,
     features: { extractors: spec.extractors, dim, normalization: spec.normalization.type },
     model: {
       file: 'model.onnx',

@@ -19,6 +19,19 @@ export const EncoderSchema = z.discriminatedUnion('type', [
     heads: int(1),
     ff: int(1),
     dropout: z.number().min(0).max(1).default(0),
+    /**
+     * Where each layer normalises: "post" (after each residual sum, as the paper's encoder and
+     * PyTorch's default) or "pre" (before each sublayer, with a final normalisation).
+     */
+    norm: z.enum(['post', 'pre']).default('post'),
+    /** Absolute positions added to the projected input ("none": only the relative bias locates frames). */
+    positions: z.enum(['sinusoidal', 'none']).default('sinusoidal'),
+    /**
+     * A learned bias on each head's attention scores by the distance j − i between frames, clipped
+     * to ±relativeBias frames and initialised to a decay −slope_h·|j − i| (slopes 2^(−8h/heads)):
+     * a locality prior. 0: none (the paper).
+     */
+    relativeBias: int(0).default(0),
   }),
 ]);
 export type EncoderConfig = z.infer<typeof EncoderSchema>;

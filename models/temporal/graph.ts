@@ -35,6 +35,13 @@ export function sinusoidalPositions(length: number, d: number): Float32Array {
   return pe;
 }
 
+/** For every pair of frames (i, j) of a segment: clip(j − i, ±window) + window, row-major [length, length]. */
+export function distanceIndex(length: number, window: number): Int32Array {
+  const idx = new Int32Array(length * length);
+  for (let i = 0; i < length; i++) for (let j = 0; j < length; j++) idx[i * length + j] = Math.max(-window, Math.min(window, j - i)) + window;
+  return idx;
+}
+
 export function buildTemporalGraph(config: TemporalConfig, weights: Weights, options: GraphOptions = {}): Uint8Array {
   checkWeights(config, weights);
   const shapes = new Map(paramSpecs(config).map((s) => [s.name, s.shape]));
@@ -53,9 +60,9 @@ export function buildTemporalGraph(config: TemporalConfig, weights: Weights, opt
   const stateOut = new Map<string, string>();
 
   const e = config.encoder;
-  const axis0 = b.ints('axis0', [0]);
-  const axis1 = b.ints('axis1', [1]);
-  const axis2 = b.ints('axis2', [2]);
+  // made on first use, so a graph holds no unused initializer (ONNX Runtime warns about those)
+  const made = new Map<number, string>();
+  const axis = (k: number): string => made.get(k) ?? (made.set(k, b.ints(`axis${k}`, [k])), made.get(k) as string);
 
   const recurrentStack = (input: string, name: string, layers: number, inDim: number): string => {
     const lstm = e.type === 'lstm';
@@ -67,12 +74,12 @@ export function buildTemporalGraph(config: TemporalConfig, weights: Weights, opt
     let dim = inDim;
     for (let l = 0; l < layers; l++) {
       const p = `enc.${name}.l${l}`;
-      const slice = (state: string) => b.op('Slice', [state, b.ints('s', [l]), b.ints('e', [l + 1]), axis0]);
+      const slice = (state: string) => b.op('Slice', [state, b.ints('s', [l]), b.ints('e', [l + 1]), axis(0)]);
       const h0 = slice(stateIn.get(lstm ? `${name}.h` : name) as string);
       const inputs = [seq, W(`${p}.W`, [1, g * H, dim]), W(`${p}.R`, [1, g * H, H]), W(`${p}.B`, [1, 2 * g * H]), '', h0];
       if (lstm) inputs.push(slice(stateIn.get(`${name}.c`) as string));
       const outs = b.opN(lstm ? 'LSTM' : 'GRU', inputs, lstm ? 3 : 2, lstm ? { hidden_size: H } : { hidden_size: H, linear_before_reset: 1 });
-      seq = b.op('Squeeze', [outs[0], axis1]); // [T, 1, B, H] → [T, B, H]
+      seq = b.op('Squeeze', [outs[0], axis(1)]); // [T, 1, B, H] → [T, B, H]
       finals.push(outs[1]);
       if (lstm) cells.push(outs[2]);
       dim = H;
@@ -83,35 +90,47 @@ export function buildTemporalGraph(config: TemporalConfig, weights: Weights, opt
     return b.op('Transpose', [seq], { perm: [1, 0, 2] });
   };
 
+  let distanceTable: string | undefined;
   const transformerStack = (input: string, name: string, layers: number, positions: boolean): string => {
     if (e.type !== 'transformer') throw new Error('unreachable');
     const d = e.dModel;
     const dh = d / e.heads;
     if (!Number.isInteger(dh)) throw new Error(`transformer width ${d} is not divisible by ${e.heads} heads`);
     let h = linear(input, `enc.${name}.in`);
-    if (positions) {
+    const usePositions = positions && e.positions === 'sinusoidal';
+    const T = usePositions || e.relativeBias > 0 ? b.op('Slice', [b.op('Shape', [h]), axis(1), axis(2)]) : ''; // [time]
+    if (usePositions) {
       const table = b.constant('positions', sinusoidalPositions(config.segmentLength, d), [config.segmentLength, d]);
-      const T = b.op('Slice', [b.op('Shape', [h]), axis1, axis2]); // [time]
-      h = b.op('Add', [h, b.op('Slice', [table, b.ints('zero', [0]), T, axis0])]);
+      h = b.op('Add', [h, b.op('Slice', [table, b.ints('zero', [0]), T, axis(0)])]);
     }
+    // the clipped distance j − i of every pair of frames, as an index into each layer's bias table
+    if (e.relativeBias > 0) distanceTable ??= b.constant('relDistance', distanceIndex(config.segmentLength, e.relativeBias), [config.segmentLength, config.segmentLength]);
+    const distances = distanceTable ? b.op('Slice', [distanceTable, b.ints('zero2', [0, 0]), b.op('Concat', [T, T], { axis: 0 }), b.ints('axes01', [0, 1])]) : '';
+    const pre = e.norm === 'pre';
+    const norm = (x: string, p: string) => b.op('LayerNormalization', [x, W(`${p}.g`), W(`${p}.b`)], { axis: -1, epsilon: f(1e-5) });
     const splitHeads = b.ints('split', [0, 0, e.heads, dh]);
     const mergeHeads = b.ints('merge', [0, 0, d]);
     const scale = b.constant('scale', new Float32Array([1 / Math.sqrt(dh)]), []);
     for (let l = 0; l < layers; l++) {
       const p = `enc.${name}.l${l}`;
-      const proj = (m: string) => b.op('Transpose', [b.op('Reshape', [b.op('Add', [b.op('MatMul', [h, W(`${p}.W${m}`)]), W(`${p}.b${m}`)]), splitHeads])], { perm: [0, 2, 1, 3] });
+      const a = pre ? norm(h, `${p}.ln1`) : h;
+      const proj = (m: string) => b.op('Transpose', [b.op('Reshape', [b.op('Add', [b.op('MatMul', [a, W(`${p}.W${m}`)]), W(`${p}.b${m}`)]), splitHeads])], { perm: [0, 2, 1, 3] });
       const q = proj('q');
       const k = proj('k');
       const v = proj('v');
-      const scores = b.op('Mul', [b.op('MatMul', [q, b.op('Transpose', [k], { perm: [0, 1, 3, 2] })]), scale]);
+      let scores = b.op('Mul', [b.op('MatMul', [q, b.op('Transpose', [k], { perm: [0, 1, 3, 2] })]), scale]);
+      if (e.relativeBias > 0) scores = b.op('Add', [scores, b.op('Gather', [W(`${p}.relBias`), distances], { axis: 1 })]); // [heads, T, T]
       const ctx = b.op('MatMul', [b.op('Softmax', [scores], { axis: -1 }), v]);
       const merged = b.op('Reshape', [b.op('Transpose', [ctx], { perm: [0, 2, 1, 3] }), mergeHeads]);
       const attn = b.op('Add', [b.op('MatMul', [merged, W(`${p}.Wo`)]), W(`${p}.bo`)]);
-      h = b.op('LayerNormalization', [b.op('Add', [h, attn]), W(`${p}.ln1.g`), W(`${p}.ln1.b`)], { axis: -1, epsilon: f(1e-5) });
-      const ffn = b.op('Add', [b.op('MatMul', [b.op('Relu', [b.op('Add', [b.op('MatMul', [h, W(`${p}.W1`)]), W(`${p}.b1`)])]), W(`${p}.W2`)]), W(`${p}.b2`)]);
-      h = b.op('LayerNormalization', [b.op('Add', [h, ffn]), W(`${p}.ln2.g`), W(`${p}.ln2.b`)], { axis: -1, epsilon: f(1e-5) });
+      h = b.op('Add', [h, attn]);
+      if (!pre) h = norm(h, `${p}.ln1`);
+      const ffIn = pre ? norm(h, `${p}.ln2`) : h;
+      const ffn = b.op('Add', [b.op('MatMul', [b.op('Relu', [b.op('Add', [b.op('MatMul', [ffIn, W(`${p}.W1`)]), W(`${p}.b1`)])]), W(`${p}.W2`)]), W(`${p}.b2`)]);
+      h = b.op('Add', [h, ffn]);
+      if (!pre) h = norm(h, `${p}.ln2`);
     }
-    return h;
+    return pre ? norm(h, `enc.${name}.lnf`) : h;
   };
 
   const stack = (input: string, name: string, layers: number, task?: Task): string =>
@@ -141,7 +160,7 @@ export function buildTemporalGraph(config: TemporalConfig, weights: Weights, opt
   }
   for (const t of config.tasks) {
     const out = outputs.get(t) as string;
-    if (TASK_DIMS[t] === 1) b.expose(b.op('Squeeze', [out, axis2]), t, ['batch', 'time']);
+    if (TASK_DIMS[t] === 1) b.expose(b.op('Squeeze', [out, axis(2)]), t, ['batch', 'time']);
     else b.expose(out, t, ['batch', 'time', TASK_DIMS[t]]);
   }
   for (const s of stateSpecs(config)) b.expose(stateOut.get(s.name) as string, `state_out.${s.name}`, s.dims.map((d) => (d === 'batch' ? 'batch' : d)));

@@ -5,7 +5,9 @@
  * - GRU layer: W [3H, in], R [3H, H], B [6H] (input biases then recurrent biases); gates z, r, n;
  *   the reset gate applies after the recurrent product (ONNX linear_before_reset = 1, as PyTorch).
  * - LSTM layer: W [4H, in], R [4H, H], B [8H]; gates i, o, f, c (ONNX order; PyTorch's is i, f, c, o).
- * - Transformer layer (post-norm, ReLU, as PyTorch's default encoder layer).
+ * - Transformer layer (post-norm, ReLU, as PyTorch's default encoder layer; or pre-norm, with a final
+ *   norm `lnf`); with a relative bias, `relBias` [heads, 2·window + 1] holds each head's bias for the
+ *   distances −window … +window.
  */
 import { TASK_DIMS, type Task } from '../../common/labels.js';
 import { encoderStacks, encoderWidth, feedbackSources, type TemporalConfig } from './config.js';
@@ -13,7 +15,7 @@ import { encoderStacks, encoderWidth, feedbackSources, type TemporalConfig } fro
 export interface ParamSpec {
   name: string;
   shape: number[];
-  init: 'uniform' | 'zeros' | 'ones';
+  init: 'uniform' | 'zeros' | 'ones' | 'distance-decay';
   /** Bound of the uniform initialisation: 1/√fanIn (PyTorch's default for Linear and RNN layers). */
   fanIn: number;
 }
@@ -63,6 +65,11 @@ export function paramSpecs(config: TemporalConfig): ParamSpec[] {
         add(`${q}.b2`, [d], 'uniform', e.ff);
         add(`${q}.ln2.g`, [d], 'ones', d);
         add(`${q}.ln2.b`, [d], 'zeros', d);
+        if (e.relativeBias > 0) add(`${q}.relBias`, [e.heads, 2 * e.relativeBias + 1], 'distance-decay', e.heads);
+      }
+      if (e.norm === 'pre') {
+        add(`${p}.lnf.g`, [d], 'ones', d);
+        add(`${p}.lnf.b`, [d], 'zeros', d);
       }
     }
   }
@@ -105,6 +112,12 @@ export function initWeights(config: TemporalConfig, seed = 0): Weights {
     const n = s.shape.reduce((a, b) => a * b, 1);
     const data = new Float32Array(n);
     if (s.init === 'ones') data.fill(1);
+    else if (s.init === 'distance-decay') {
+      // ALiBi's slopes (Press et al., 2022): head h = 1, 2, … favours frames within about 2^(8h/heads) of its own
+      const [heads, width] = s.shape;
+      const window = (width - 1) / 2;
+      for (let h = 0; h < heads; h++) for (let k = 0; k < width; k++) data[h * width + k] = -(2 ** (-(8 * (h + 1)) / heads)) * Math.abs(k - window);
+    }
     else if (s.init === 'uniform') {
       const bound = 1 / Math.sqrt(s.fanIn);
       for (let i = 0; i < n; i++) data[i] = (rand() * 2 - 1) * bound;

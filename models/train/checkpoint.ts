@@ -94,6 +94,12 @@ export class Checkpoint {
     writeFileAtomic(path.join(this.outDir, 'best.bin'), encodeWeights(best));
   }
 
+  /** The best weights of one task's validation score (absent when the task never scored). */
+  bestOf(task: Task): Weights | undefined {
+    const file = path.join(this.outDir, `best-${task}.bin`);
+    return existsSync(file) ? decodeWeights(readFileSync(file)) : undefined;
+  }
+
   /** The end-of-epoch checkpoint; state.json goes last, so a run killed before it redoes the epoch. */
   async save(weights: Weights, optimizer: Optimizer, state: RunState): Promise<void> {
     mkdirSync(this.dir, { recursive: true });

@@ -32,6 +32,17 @@ export const TrainConfigSchema = z.object({
   clipNorm: z.number().positive().default(5),
   lossWeights: z.object({ valence: z.number().min(0), arousal: z.number().min(0), expression: z.number().min(0), au: z.number().min(0) })
     .default({ valence: 12, arousal: 12, expression: 0.35, au: 1 }),
+  /**
+   * Weight of each AU's positive labels in its BCE: "prevalence" = negatives ÷ positives of that AU in
+   * the training labels (PyTorch's pos_weight), so a rare AU is not learned as "always absent";
+   * "none" = 1 (the paper).
+   */
+  auPositiveWeight: z.enum(['none', 'prevalence']).default('none'),
+  /**
+   * Weight of each expression class in the cross-entropy: "balanced" = inverse frequency in the
+   * training labels (n ÷ (classes present × n_c)), the loss a weighted mean; "none" = 1 (the paper).
+   */
+  expressionClassWeight: z.enum(['none', 'balanced']).default('none'),
   /** Fraction of time steps whose feedback input is the ground truth (feedback framework, training only). */
   feedbackMix: z.number().min(0).max(1).default(0.75),
   /** "train": per-feature mean/std of the training set, baked into the graph; "per-sequence": z-score per video. */
@@ -92,7 +103,9 @@ export function trainingMemoryBytes(train: TrainConfig, inputDim: number): numbe
   const frames = train.batchSize * config.segmentLength;
   const heads = config.heads.hidden.reduce((a, b) => a + b, 0) * config.tasks.length;
   const attention = e.type === 'transformer' ? train.batchSize * e.heads * config.segmentLength ** 2 * 4 * layers : 0;
-  return 4 * (frames * (6 * inputDim + 40 * width * layers + 12 * heads) + attention) + 16 * params;
+  // the relative bias's one-hot map from frame pairs to distances (network.ts), one per segment length
+  const distanceMap = e.type === 'transformer' && e.relativeBias > 0 ? (2 * e.relativeBias + 1) * config.segmentLength ** 2 : 0;
+  return 4 * (frames * (6 * inputDim + 40 * width * layers + 12 * heads) + attention + distanceMap) + 16 * params;
 }
 
 export const WASM_MEMORY_LIMIT = 4 * 1024 ** 3;

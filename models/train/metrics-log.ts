@@ -3,9 +3,9 @@ import { appendFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { EpochRecord } from './trainer.js';
 
-export const METRICS_HEADER = 'epoch,loss,loss_valence,loss_arousal,loss_expression,loss_au,val_ccc_valence,val_ccc_arousal,val_f1_expression,val_f1_au,val_p_mtl,learning_rate,seconds';
+export const METRICS_HEADER = 'epoch,loss,loss_valence,loss_arousal,loss_expression,loss_au,val_ccc_valence,val_ccc_arousal,val_f1_expression,val_f1_au,val_f1_au_tuned,val_p_mtl,learning_rate,seconds';
 
-const COLUMNS: (keyof EpochRecord)[] = ['epoch', 'loss', 'lossValence', 'lossArousal', 'lossExpression', 'lossAu', 'cccValence', 'cccArousal', 'f1Expression', 'f1Au', 'pMtl', 'learningRate', 'seconds'];
+const COLUMNS: (keyof EpochRecord)[] = ['epoch', 'loss', 'lossValence', 'lossArousal', 'lossExpression', 'lossAu', 'cccValence', 'cccArousal', 'f1Expression', 'f1Au', 'f1AuTuned', 'pMtl', 'learningRate', 'seconds'];
 
 export class MetricsLog {
   readonly file: string;

@@ -46,6 +46,8 @@ export class TrainableModel {
   readonly vars = new Map<string, tf.Variable>();
   private readonly shapes = new Map<string, number[]>();
   private positions?: tf.Tensor2D;
+  /** Per segment length: the one-hot map from (i, j) to the clipped distance j − i (relative bias). */
+  private readonly distanceMaps = new Map<number, tf.Tensor2D>();
 
   /** tfjs variable names must be unique in the process: each model gets its own suffix. */
   private static instances = 0;
@@ -76,6 +78,7 @@ export class TrainableModel {
   dispose(): void {
     for (const v of this.vars.values()) v.dispose();
     this.positions?.dispose();
+    for (const m of this.distanceMaps.values()) m.dispose();
   }
 
   private v(name: string): tf.Variable {
@@ -145,12 +148,12 @@ export class TrainableModel {
   }
 
   private transformer(x: tf.Tensor3D, name: string, layers: number, positions: boolean, o: ForwardOptions): tf.Tensor3D {
-    const e = this.config.encoder as { dModel: number; heads: number; ff: number; dropout: number };
+    const e = this.config.encoder as Extract<TemporalConfig['encoder'], { type: 'transformer' }>;
     const d = e.dModel;
     const dh = d / e.heads;
     const [B, T] = x.shape;
     let h = this.linear(x, `enc.${name}.in`) as tf.Tensor3D;
-    if (positions) {
+    if (positions && e.positions === 'sinusoidal') {
       // created inside someone's tidy scope: keep it past that scope
       this.positions ??= tf.keep(tf.tensor2d(sinusoidalPositions(this.config.segmentLength, d), [this.config.segmentLength, d]));
       h = tf.add(h, this.positions.slice([0, 0], [T, d])) as tf.Tensor3D;
@@ -158,23 +161,47 @@ export class TrainableModel {
     // padded frames are never attended to
     const keyMask = o.mask ? tf.mul(tf.sub(1, o.mask), -1e9).reshape([B, 1, 1, T]) : undefined;
     const heads = (t: tf.Tensor) => tf.transpose(t.reshape([B, T, e.heads, dh]), [0, 2, 1, 3]);
+    const pre = e.norm === 'pre';
     for (let l = 0; l < layers; l++) {
       const p = `enc.${name}.l${l}`;
-      const proj = (m: string) => heads(tf.add(tf.matMul(h.reshape([B * T, d]), this.v(`${p}.W${m}`)), this.v(`${p}.b${m}`)).reshape([B, T, d]));
+      const a = pre ? this.layerNorm(h, `${p}.ln1`) : h;
+      const proj = (m: string) => heads(tf.add(tf.matMul(a.reshape([B * T, d]), this.v(`${p}.W${m}`)), this.v(`${p}.b${m}`)).reshape([B, T, d]));
       const q = proj('q');
       const k = proj('k');
       const v = proj('v');
       let scores = tf.mul(tf.matMul(q, tf.transpose(k, [0, 1, 3, 2])), 1 / Math.sqrt(dh));
+      if (e.relativeBias > 0) scores = tf.add(scores, this.relativeBias(`${p}.relBias`, T, e.relativeBias));
       if (keyMask) scores = tf.add(scores, keyMask);
       const ctx = tf.matMul(this.dropout(tf.softmax(scores), e.dropout, o), v);
       const merged = tf.transpose(ctx, [0, 2, 1, 3]).reshape([B * T, d]);
       const attn = tf.add(tf.matMul(merged, this.v(`${p}.Wo`)), this.v(`${p}.bo`)).reshape([B, T, d]);
-      h = this.layerNorm(tf.add(h, this.dropout(attn, e.dropout, o)), `${p}.ln1`) as tf.Tensor3D;
-      const f1 = tf.relu(tf.add(tf.matMul(h.reshape([B * T, d]), this.v(`${p}.W1`)), this.v(`${p}.b1`)));
+      h = tf.add(h, this.dropout(attn, e.dropout, o)) as tf.Tensor3D;
+      if (!pre) h = this.layerNorm(h, `${p}.ln1`) as tf.Tensor3D;
+      const f = pre ? this.layerNorm(h, `${p}.ln2`) : h;
+      const f1 = tf.relu(tf.add(tf.matMul(f.reshape([B * T, d]), this.v(`${p}.W1`)), this.v(`${p}.b1`)));
       const f2 = tf.add(tf.matMul(this.dropout(f1, e.dropout, o), this.v(`${p}.W2`)), this.v(`${p}.b2`)).reshape([B, T, d]);
-      h = this.layerNorm(tf.add(h, this.dropout(f2, e.dropout, o)), `${p}.ln2`) as tf.Tensor3D;
+      h = tf.add(h, this.dropout(f2, e.dropout, o)) as tf.Tensor3D;
+      if (!pre) h = this.layerNorm(h, `${p}.ln2`) as tf.Tensor3D;
     }
-    return h;
+    return pre ? (this.layerNorm(h, `enc.${name}.lnf`) as tf.Tensor3D) : h;
+  }
+
+  /**
+   * The relative bias of one layer as [1, heads, T, T]: entry (i, j) is the head's learned bias for
+   * the distance clip(j − i, ±window). A product with a constant one-hot map, not a gather: the wasm
+   * backend has no kernel for gather's gradient.
+   */
+  private relativeBias(p: string, T: number, window: number): tf.Tensor {
+    const width = 2 * window + 1;
+    let onehot = this.distanceMaps.get(T);
+    if (!onehot) {
+      const m = new Float32Array(width * T * T);
+      for (let i = 0; i < T; i++) for (let j = 0; j < T; j++) m[(Math.max(-window, Math.min(window, j - i)) + window) * T * T + i * T + j] = 1;
+      onehot = tf.keep(tf.tensor2d(m, [width, T * T]));
+      this.distanceMaps.set(T, onehot);
+    }
+    const table = this.v(p);
+    return tf.matMul(table, onehot).reshape([1, table.shape[0] as number, T, T]);
   }
 
   private layerNorm(x: tf.Tensor, p: string): tf.Tensor {

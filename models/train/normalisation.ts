@@ -1,7 +1,10 @@
 /**
- * Feature normalisation for training: statistics over the training set (kept in the exported graph)
- * or per sequence (computed again at run time).
+ * Feature normalisation for training: statistics over every grid row of the training set (kept in
+ * the exported graph) or per sequence (the runtime computes them again over the same rows, with the
+ * same code: models/temporal/normalisation.ts). Rows are normalised as they are read.
  */
+import type { FeatureRows } from '../data/feature-rows.js';
+import { applyStats, FeatureMoments, type FeatureStats } from '../temporal/normalisation.js';
 import type { TrainConfig } from './config.js';
 import type { TrainSequence } from './dataset.js';
 
@@ -10,32 +13,29 @@ export interface Normalisation {
   std: Float32Array;
 }
 
-/** Per-feature mean and standard deviation over every frame of the training set. */
-export function trainStatistics(seqs: TrainSequence[], dim: number): Normalisation {
-  const sum = new Float64Array(dim);
-  const sq = new Float64Array(dim);
-  let n = 0;
-  for (const s of seqs) {
-    const rows = s.features.length / dim;
-    for (let r = 0; r < rows; r++) for (let d = 0; d < dim; d++) {
-      const v = s.features[r * dim + d];
-      sum[d] += v;
-      sq[d] += v * v;
-    }
-    n += rows;
-  }
-  const mean = Float32Array.from(sum, (v) => v / Math.max(n, 1));
-  const std = Float32Array.from(sq, (v, d) => Math.sqrt(Math.max(v / Math.max(n, 1) - mean[d] ** 2, 0)) || 1);
-  return { mean, std };
+const CHUNK = 1024;
+
+function moments(seqs: TrainSequence[], dim: number): FeatureMoments {
+  const m = new FeatureMoments(dim);
+  for (const s of seqs) for (let start = 0; start < s.features.length; start += CHUNK) m.add(s.features.read(start, Math.min(CHUNK, s.features.length - start)));
+  return m;
 }
 
-/** Normalised copies of the sequences' features (the originals are kept for export checks). */
+/** Per-feature mean and standard deviation over every row of the training set. */
+export function trainStatistics(seqs: TrainSequence[], dim: number): Normalisation {
+  const { mean, std } = moments(seqs, dim).stats();
+  return { mean: Float32Array.from(mean), std: Float32Array.from(std) };
+}
+
+const normalisedRows = (rows: FeatureRows, stats: FeatureStats): FeatureRows => ({
+  length: rows.length,
+  dim: rows.dim,
+  read: (start, count) => applyStats(rows.read(start, count), stats),
+});
+
+/** The sequences with their features normalised on reading (the originals are kept for export checks). */
 export function normalise(seqs: TrainSequence[], dim: number, how: TrainConfig['normalization'], stats?: Normalisation): TrainSequence[] {
   if (how === 'none') return seqs;
-  return seqs.map((s) => {
-    const { mean, std } = how === 'per-sequence' ? trainStatistics([s], dim) : (stats as Normalisation);
-    const f = new Float32Array(s.features.length);
-    for (let i = 0; i < f.length; i++) f[i] = (s.features[i] - mean[i % dim]) / std[i % dim];
-    return { ...s, features: f };
-  });
+  const shared = stats && { mean: Float64Array.from(stats.mean), std: Float64Array.from(stats.std) };
+  return seqs.map((s) => ({ ...s, features: normalisedRows(s.features, how === 'per-sequence' ? moments([s], dim).stats() : (shared as FeatureStats)) }));
 }

@@ -5,6 +5,7 @@
  *     shuffle the videos; batch them (padded, with frame masks)
  *     for each batch, for each segment of L frames (state carried from the previous segment, detached):
  *       loss = w_V·MSE(V) + w_A·MSE(A) + w_E·CE(expression) + w_AU·BCE(AU), each masked to valid labels
+ *         (optionally with AU positives and expression classes weighted by the training labels' balance)
  *       gradients → clipped to a global norm → one Adam step (learning rate decaying linearly)
  *     validate with the challenge metrics; keep the best weights per task and overall;
  *     log the epoch to metrics.csv and checkpoint (a killed run resumes from its last finished epoch)
@@ -22,6 +23,7 @@ import type { TrainSequence } from './dataset.js';
 import { MetricsLog } from './metrics-log.js';
 import { TrainableModel } from './network.js';
 import { normalise, trainStatistics, type Normalisation } from './normalisation.js';
+import { lossBalance } from './loss-balance.js';
 import { segmentLoss, segmentTensors, truthOf } from './segments.js';
 import { tf, tfReady } from './tf.js';
 import { evaluatePredictions, predictSequences, valMetrics, type ValMetrics } from './validation.js';
@@ -34,6 +36,7 @@ export interface EpochRecord extends ValMetrics {
   lossExpression: number;
   lossAu: number;
   seconds: number;
+  /** The learning rate of the epoch's last step. */
   learningRate: number;
 }
 
@@ -44,6 +47,8 @@ export interface Progress {
   steps: number;
   stepsPerSecond: number;
   loss: number;
+  /** The learning rate of the step just taken. */
+  learningRate: number;
   last?: EpochRecord;
   best?: { epoch: number; pMtl: number };
 }
@@ -73,16 +78,25 @@ export interface TrainRunOptions {
 /** Which validation figure decides each task's best epoch. */
 const TASK_SCORE: Record<Task, keyof ValMetrics> = { valence: 'cccValence', arousal: 'cccArousal', expression: 'f1Expression', au: 'f1Au' };
 
-/** The videos of one epoch, shuffled with a seed that depends on the epoch (so a resumed run shuffles alike). */
-function epochOrder(n: number, seed: number, epoch: number): { order: number[]; random: () => number } {
+/**
+ * The batches of one epoch: sequences shuffled with a seed that depends on the epoch (so a resumed
+ * run shuffles alike, and the schedule can count every epoch's steps before the first one), and the
+ * random source for that epoch's dropout.
+ */
+function epochBatches(n: number, batchSize: number, seed: number, epoch: number): { batches: number[][]; random: () => number } {
   const random = seededRandom(seed * 1_000_003 + epoch);
   const order = Array.from({ length: n }, (_, i) => i);
   for (let i = n - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1));
     [order[i], order[j]] = [order[j], order[i]];
   }
-  return { order, random };
+  const batches: number[][] = [];
+  for (let b0 = 0; b0 < n; b0 += batchSize) batches.push(order.slice(b0, b0 + batchSize));
+  return { batches, random };
 }
+
+/** One optimisation step per segment of a batch's longest sequence. */
+const batchSteps = (batch: TrainSequence[], L: number): number => Math.ceil(Math.max(...batch.map((s) => s.frames.length)) / L);
 
 export async function trainModel(o: TrainRunOptions): Promise<TrainResult> {
   await tfReady();
@@ -92,6 +106,7 @@ export async function trainModel(o: TrainRunOptions): Promise<TrainResult> {
   const stats = tc.normalization === 'train' ? trainStatistics(o.train, dim) : undefined;
   const train = normalise(o.train, dim, tc.normalization, stats);
   const val = normalise(o.val, dim, tc.normalization, stats);
+  const balance = lossBalance(o.train, tc);
 
   // fixed variable names: Adam's saved moments are matched to variables by name on resume
   const model = new TrainableModel(temporal, initWeights(temporal, tc.seed), 'train');
@@ -107,30 +122,31 @@ export async function trainModel(o: TrainRunOptions): Promise<TrainResult> {
       model.setWeights(saved.weights);
     } else log.start();
 
-    const stepsPerEpoch = (() => {
-      let n = 0;
-      for (let i = 0; i < train.length; i += tc.batchSize) n += Math.ceil(Math.max(...train.slice(i, i + tc.batchSize).map((s) => s.frames.length)) / L);
-      return n;
-    })();
-    const totalSteps = stepsPerEpoch * tc.epochs;
-    const learningRate = () => tc.learningRate * Math.max(0, 1 - state.step / totalSteps);
+    // the schedule counts the steps the shuffled batches will actually take, epoch by epoch
+    const stepsPerEpoch = Array.from({ length: tc.epochs }, (_, e) =>
+      epochBatches(train.length, tc.batchSize, tc.seed, e + 1).batches.reduce((n, b) => n + batchSteps(b.map((i) => train[i]), L), 0));
+    const totalSteps = stepsPerEpoch.reduce((a, b) => a + b, 0);
+    const learningRate = (step: number) => tc.learningRate * Math.max(0, 1 - step / totalSteps);
     const bestSoFar = () => ({ epoch: state.bestEpoch, pMtl: state.history.find((h) => h.epoch === state.bestEpoch)?.pMtl ?? NaN });
     const lastEpoch = Math.min(tc.epochs, state.epoch + (o.maxEpochsThisRun ?? Infinity));
 
     for (let epoch = state.epoch + 1; epoch <= lastEpoch; epoch++) {
       const t0 = performance.now();
-      const { order, random } = epochOrder(train.length, tc.seed, epoch);
+      const { batches, random } = epochBatches(train.length, tc.batchSize, tc.seed, epoch);
+      const steps = stepsPerEpoch[epoch - 1];
       const sums = { loss: 0, valence: 0, arousal: 0, expression: 0, au: 0, n: 0 };
       let step = 0;
-      for (let b0 = 0; b0 < order.length; b0 += tc.batchSize) {
-        const batch = order.slice(b0, b0 + tc.batchSize).map((i) => train[i]);
+      let rate = learningRate(state.step);
+      for (const indices of batches) {
+        const batch = indices.map((i) => train[i]);
         const maxLen = Math.max(...batch.map((s) => s.frames.length));
         let carried = model.zeroState(batch.length);
         for (let start = 0; start < maxLen; start += L) {
           // let a server in this process answer between steps (each step blocks for a while)
           await new Promise((resolve) => setImmediate(resolve));
           if (o.signal?.aborted) throw new DOMException('training stopped', 'AbortError');
-          (optimizer as unknown as { learningRate: number }).learningRate = learningRate();
+          rate = learningRate(state.step);
+          (optimizer as unknown as { learningRate: number }).learningRate = rate;
           const seg = segmentTensors(batch, start, Math.min(L, maxLen - start), dim);
           const truth = temporal.framework.type === 'feedback' ? truthOf(seg) : undefined;
           let nextState: Map<string, tf.Tensor> = new Map();
@@ -139,7 +155,7 @@ export async function trainModel(o: TrainRunOptions): Promise<TrainResult> {
             const { outputs, state: st } = model.forward(seg.x, carried, { training: true, random, mask: seg.mask, truth, mixRate: tc.feedbackMix });
             // the state goes on to the next segment as a constant: truncated backpropagation through time
             nextState = new Map([...st].map(([k, t]) => [k, tf.keep(t.clone())]));
-            const { total, parts: p } = segmentLoss(outputs, seg, tc.lossWeights);
+            const { total, parts: p } = segmentLoss(outputs, seg, tc.lossWeights, balance);
             parts = Object.fromEntries(Object.entries(p).map(([k, t]) => [k, t.dataSync()[0]])) as Record<Task, number>;
             return total;
           }, [...model.vars.values()]);
@@ -157,7 +173,7 @@ export async function trainModel(o: TrainRunOptions): Promise<TrainResult> {
           sums.n++;
           step++;
           state.step++;
-          o.onProgress?.({ epoch, epochs: tc.epochs, step, steps: stepsPerEpoch, stepsPerSecond: step / ((performance.now() - t0) / 1000), loss: sums.loss / sums.n, last: state.history[state.history.length - 1], best: bestSoFar() });
+          o.onProgress?.({ epoch, epochs: tc.epochs, step, steps, stepsPerSecond: step / ((performance.now() - t0) / 1000), loss: sums.loss / sums.n, learningRate: rate, last: state.history[state.history.length - 1], best: bestSoFar() });
         }
         for (const t of carried.values()) t.dispose();
       }
@@ -167,7 +183,7 @@ export async function trainModel(o: TrainRunOptions): Promise<TrainResult> {
       const mean = (x: number) => x / Math.max(sums.n, 1);
       const record: EpochRecord = {
         epoch, loss: mean(sums.loss), lossValence: mean(sums.valence), lossArousal: mean(sums.arousal), lossExpression: mean(sums.expression), lossAu: mean(sums.au),
-        ...metrics, seconds: (performance.now() - t0) / 1000, learningRate: learningRate(),
+        ...metrics, seconds: (performance.now() - t0) / 1000, learningRate: rate,
       };
       state.history.push(record);
       const weights = model.weights();
@@ -182,7 +198,7 @@ export async function trainModel(o: TrainRunOptions): Promise<TrainResult> {
       log.append(record);
       state.epoch = epoch;
       await checkpoint.save(weights, optimizer, state);
-      o.onProgress?.({ epoch, epochs: tc.epochs, step: stepsPerEpoch, steps: stepsPerEpoch, stepsPerSecond: stepsPerEpoch / record.seconds, loss: record.loss, last: record, best: bestSoFar() });
+      o.onProgress?.({ epoch, epochs: tc.epochs, step: steps, steps, stepsPerSecond: steps / record.seconds, loss: record.loss, learningRate: rate, last: record, best: bestSoFar() });
     }
     return { config: temporal, best, bestEpoch: state.bestEpoch, bestPerTask: state.bestPerTask, history: state.history, normalisation: stats };
   } finally {

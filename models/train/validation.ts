@@ -15,6 +15,8 @@ export interface ValMetrics {
   cccArousal: number;
   f1Expression: number;
   f1Au: number;
+  /** AU F1 with each AU's threshold tuned on these labels (an upper bound, reported beside the 0.5 figure). */
+  f1AuTuned: number;
   pMtl: number;
 }
 
@@ -75,4 +77,4 @@ export function evaluatePredictions(seqs: TrainSequence[], preds: ReturnType<typ
 }
 
 /** The headline figures of a validation, as the epoch records and the UI keep them. */
-export const valMetrics = (s: Scores): ValMetrics => ({ cccValence: s.cccValence, cccArousal: s.cccArousal, f1Expression: s.f1Expression, f1Au: s.f1Au, pMtl: s.pMtl });
+export const valMetrics = (s: Scores): ValMetrics => ({ cccValence: s.cccValence, cccArousal: s.cccArousal, f1Expression: s.f1Expression, f1Au: s.f1Au, f1AuTuned: s.f1AuTuned, pMtl: s.pMtl });

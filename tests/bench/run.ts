@@ -10,6 +10,9 @@
  *   npm run bench                      everything (≈ 10 minutes on 2 cores)
  *   npm run bench -- --quick           no 10-minute video, no paper-size models
  *   npm run bench -- --only=temporal   one part (features | temporal | train | cluster)
+ *   npm run bench -- --only=train-table [--gru-epochs=6]
+ *                                      what each laptop preset learns on the synthetic set in equal
+ *                                      time (≈ 30 minutes; not part of the default run)
  */
 import { DEFAULT_FACE_SETTINGS } from '../../electron/engine/features/face-settings.js';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -29,6 +32,7 @@ import { VideoDecoder, type Frame } from '../../electron/engine/video/decode.js'
 import { temporalBench } from './temporal-bench.js';
 import { trainBench } from './train-bench.js';
 import { clusterBench } from './cluster-bench.js';
+import { trainTable } from './train-table.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '../../..');
@@ -147,6 +151,7 @@ async function main(): Promise<void> {
   if (!only || only === 'temporal') await temporalBench(say, clip, quick);
   if (!only || only === 'train') await trainBench(say, quick);
   if (!only || only === 'cluster') await clusterBench(say, clip, repo, quick ? 1 : 2);
+  if (only === 'train-table') await trainTable(say, { gruEpochs: Number(process.argv.find((a) => a.startsWith('--gru-epochs='))?.slice(13) ?? 6) });
   const outDir = path.join(repo, 'bench-results');
   mkdirSync(outDir, { recursive: true });
   writeFileSync(path.join(outDir, 'bench.md'), `${lines.join('\n')}\n`);

@@ -82,31 +82,47 @@ function layerNorm(x: Seq, g: Float32Array, b: Float32Array): Seq {
   });
 }
 
-function transformerLayer(x: Seq, w: (n: string) => Float32Array, p: string, heads: number, ff: number): Seq {
+interface LayerOptions {
+  heads: number;
+  ff: number;
+  norm: 'post' | 'pre';
+  /** 0: no relative bias */
+  relativeBias: number;
+}
+
+function transformerLayer(x: Seq, w: (n: string) => Float32Array, p: string, o: LayerOptions): Seq {
   const d = x[0].length;
-  const dh = d / heads;
-  const q = linear(x, w(`${p}.Wq`), w(`${p}.bq`), d);
-  const k = linear(x, w(`${p}.Wk`), w(`${p}.bk`), d);
-  const v = linear(x, w(`${p}.Wv`), w(`${p}.bv`), d);
+  const dh = d / o.heads;
+  const pre = o.norm === 'pre';
+  const a = pre ? layerNorm(x, w(`${p}.ln1.g`), w(`${p}.ln1.b`)) : x;
+  const q = linear(a, w(`${p}.Wq`), w(`${p}.bq`), d);
+  const k = linear(a, w(`${p}.Wk`), w(`${p}.bk`), d);
+  const v = linear(a, w(`${p}.Wv`), w(`${p}.bv`), d);
   const ctx: Seq = x.map(() => new Array(d).fill(0));
-  for (let hd = 0; hd < heads; hd++) {
+  const K = o.relativeBias;
+  for (let hd = 0; hd < o.heads; hd++) {
     for (let t = 0; t < x.length; t++) {
       const scores = x.map((_, s) => {
         let dot = 0;
         for (let j = 0; j < dh; j++) dot += q[t][hd * dh + j] * k[s][hd * dh + j];
-        return dot / Math.sqrt(dh);
+        // the head's learned bias for the distance s − t, clipped to ±K
+        const bias = K > 0 ? w(`${p}.relBias`)[hd * (2 * K + 1) + Math.max(-K, Math.min(K, s - t)) + K] : 0;
+        return dot / Math.sqrt(dh) + bias;
       });
       const m = Math.max(...scores);
       const ex = scores.map((s) => Math.exp(s - m));
-      const sum = ex.reduce((a, b) => a + b, 0);
+      const sum = ex.reduce((a2, b) => a2 + b, 0);
       for (let s = 0; s < x.length; s++) for (let j = 0; j < dh; j++) ctx[t][hd * dh + j] += (ex[s] / sum) * v[s][hd * dh + j];
     }
   }
   const attn = linear(ctx, w(`${p}.Wo`), w(`${p}.bo`), d);
-  const h1 = layerNorm(x.map((r, t) => r.map((val, i) => val + attn[t][i])), w(`${p}.ln1.g`), w(`${p}.ln1.b`));
-  const hid = linear(h1, w(`${p}.W1`), w(`${p}.b1`), ff).map((r) => r.map((val) => Math.max(0, val)));
+  const sum1 = x.map((r, t) => r.map((val, i) => val + attn[t][i]));
+  const h1 = pre ? sum1 : layerNorm(sum1, w(`${p}.ln1.g`), w(`${p}.ln1.b`));
+  const f = pre ? layerNorm(h1, w(`${p}.ln2.g`), w(`${p}.ln2.b`)) : h1;
+  const hid = linear(f, w(`${p}.W1`), w(`${p}.b1`), o.ff).map((r) => r.map((val) => Math.max(0, val)));
   const f2 = linear(hid, w(`${p}.W2`), w(`${p}.b2`), d);
-  return layerNorm(h1.map((r, t) => r.map((val, i) => val + f2[t][i])), w(`${p}.ln2.g`), w(`${p}.ln2.b`));
+  const sum2 = h1.map((r, t) => r.map((val, i) => val + f2[t][i]));
+  return pre ? sum2 : layerNorm(sum2, w(`${p}.ln2.g`), w(`${p}.ln2.b`));
 }
 
 export interface ReferenceResult {
@@ -134,14 +150,14 @@ export function referenceForward(config: TemporalConfig, weights: Weights, featu
     if (e.type === 'transformer') {
       return inputs.map((x) => {
         let h = linear(x, w(`enc.${name}.in.W`), w(`enc.${name}.in.b`), e.dModel);
-        if (positions) {
+        if (positions && e.positions === 'sinusoidal') {
           h = h.map((row, p) => row.map((val, i) => {
             const angle = p / 10000 ** ((i - (i % 2)) / e.dModel);
             return val + (i % 2 ? Math.cos(angle) : Math.sin(angle));
           }));
         }
-        for (let l = 0; l < layers; l++) h = transformerLayer(h, w, `enc.${name}.l${l}`, e.heads, e.ff);
-        return h;
+        for (let l = 0; l < layers; l++) h = transformerLayer(h, w, `enc.${name}.l${l}`, e);
+        return e.norm === 'pre' ? layerNorm(h, w(`enc.${name}.lnf.g`), w(`enc.${name}.lnf.b`)) : h;
       });
     }
     const H = e.hidden;

@@ -3,7 +3,7 @@ import ort from 'onnxruntime-node';
 import { parseTemporalConfig, stateSpecs } from '../../models/temporal/config.js';
 import { initWeights, seededRandom } from '../../models/temporal/params.js';
 import { buildTemporalGraph } from '../../models/temporal/graph.js';
-import { ENCODERS, FRAMEWORKS } from '../helpers/architectures.js';
+import { asymmetricBias, ENCODERS, FRAMEWORKS } from '../helpers/architectures.js';
 import { TASKS } from '../../common/labels.js';
 import { TrainableModel } from '../../models/train/network.js';
 import { tf, tfReady } from '../../models/train/tf.js';
@@ -20,7 +20,7 @@ describe('the trainer\'s TensorFlow.js model computes what the ONNX graph comput
     for (const [fn, framework] of Object.entries(frameworks)) {
       it(`${en} × ${fn}, two segments with the state carried`, async () => {
         const config = parseTemporalConfig({ inputDim: 5, encoder, framework, heads: { hidden: [6] }, segmentLength: 10 });
-        const weights = initWeights(config, 3);
+        const weights = asymmetricBias(initWeights(config, 3), seededRandom(17));
         const model = new TrainableModel(config, weights);
         const session = await ort.InferenceSession.create(buildTemporalGraph(config, weights), { executionProviders: ['cpu'] });
         const r = seededRandom(9);

@@ -2,14 +2,44 @@ import { describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { NpyWriter } from '../../models/data/npy.js';
-import { loadBundle } from '../../models/bundle/manifest.js';
+import { NpyWriter, readNpyHeader, readNpyRows } from '../../models/data/npy.js';
+import { loadAnyBundle, loadBundle } from '../../models/bundle/manifest.js';
+import { AUS, EXPRESSIONS, TASKS } from '../../common/labels.js';
+import { decodeWeights } from '../../models/train/checkpoint.js';
+import { loadPrecomputed } from '../../models/train/dataset.js';
+import { TrainableModel } from '../../models/train/network.js';
+import { normalise, trainStatistics } from '../../models/train/normalisation.js';
+import { tfReady } from '../../models/train/tf.js';
+import { predictSequences } from '../../models/train/validation.js';
+import { smooth } from '../../models/temporal/smoothing.js';
+import type { TemporalConfig } from '../../models/temporal/config.js';
 import { checkMemory, findPreset, listPresets } from '../../models/train/config.js';
 import { CLI, runCli } from '../helpers/cli.js';
 import { freshDir, sampleVideo, tools } from '../helpers/fixtures.js';
 import { writeSyntheticSet } from '../helpers/synthetic.js';
 
 const small = (root: string) => writeSyntheticSet(root, { trainVideos: 6, valVideos: 2, frames: 120, seed: 7 });
+
+const range = (from: number, to: number): number[] => Array.from({ length: to - from }, (_, i) => from + i);
+
+/** Rows (0-based) of a video's features become NaN (no face there), and their frames leave the annotation files. */
+function withoutFace(d: ReturnType<typeof small>, video: string, rows: number[]): void {
+  const file = path.join(d.features, `${video}.npy`);
+  const h = readNpyHeader(file);
+  const all = readNpyRows(file, h, 0, h.rows);
+  const w = new NpyWriter(file, h.cols);
+  for (let r = 0; r < h.rows; r++) w.append(rows.includes(r) ? new Float32Array(h.cols).fill(NaN) : all.subarray(r * h.cols, (r + 1) * h.cols));
+  w.close();
+  const gone = new Set(rows.map((r) => `${video}/${String(r + 1).padStart(5, '0')}.jpg`));
+  for (const ann of [d.train, d.val]) writeFileSync(ann, readFileSync(ann, 'utf8').split('\n').filter((l) => !gone.has(l.split(',')[0])).join('\n'));
+}
+
+/** A native prediction CSV as rows of named cells. */
+function readCsv(file: string): Record<string, string>[] {
+  const [head, ...lines] = readFileSync(file, 'utf8').trim().split('\n');
+  const names = head.split(',');
+  return lines.map((l) => Object.fromEntries(l.split(',').map((v, i) => [names[i], v])));
+}
 
 describe('affect-studio train', () => {
   it('lists the presets by encoder and size', async () => {
@@ -21,38 +51,116 @@ describe('affect-studio train', () => {
     expect(listPresets().length).toBeGreaterThanOrEqual(18);
   });
 
-  it('trains, exports a checked bundle, which predict --features runs and eval scores as the bundle recorded', async () => {
-    // every frame listed: training and predict see the same frames
-    const data = writeSyntheticSet(freshDir('data'), { trainVideos: 6, valVideos: 2, frames: 120, seed: 7, dense: true });
+  for (const preset of ['laptop-gru', 'laptop-transformer']) {
+    it(`${preset}: trained on sparse labels, the trainer and predict --features give the same per-frame outputs, and eval scores them as the bundle recorded`, async () => {
+      // listed frames skip some frames (as in s-Aff-Wild2), and some frames have no face (NaN rows):
+      // a 40-frame absence (longer than the 1 s max gap at 30 fps: a new sequence) and a 1-frame one (bridged)
+      const data = small(freshDir('data'));
+      for (const video of ['train-video-1', 'val-video-0']) withoutFace(data, video, [...range(40, 80), 100]);
+      const out = freshDir('run');
+      const r = await runCli(['train', '--preset', preset, '--data', data.root, '--epochs', '2', '--out', out]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toMatch(/epoch 2\/2 .* P_MTL/);
+      expect(r.stderr).toMatch(/ONNX vs trainer on held-out inputs: max abs diff \d/);
+      // every row of the features files is in a sequence, not only the listed frames
+      expect(r.stderr).toMatch(/train 6 videos \/ 679 frames \(7 sequences\)/);
+      const metrics = readFileSync(path.join(out, 'metrics.csv'), 'utf8').trim().split('\n');
+      expect(metrics[0]).toMatch(/^epoch,loss,.*val_f1_au,val_f1_au_tuned,val_p_mtl/);
+      expect(metrics).toHaveLength(3);
+      const b = loadBundle(path.join(out, 'bundle'));
+      expect(b.manifest).toMatchObject({ kind: 'temporal', id: preset, features: { dim: 16 }, provenance: { preset, seed: 0, epochs: 2, selection: 'overall' } });
+      expect(b.manifest.provenance.validation?.P_MTL).toBeGreaterThan(0);
+      expect(b.manifest.postprocess.auThresholds).toHaveLength(12);
+
+      const pred = freshDir('pred');
+      const p = await runCli(['predict', '--features', data.features, '--bundle', path.join(out, 'bundle'), '--out', pred]);
+      expect(p.code, p.stderr).toBe(0);
+      const csv = readCsv(path.join(pred, 'val-video-0.csv'));
+      expect(csv).toHaveLength(120);
+
+      // the trainer's own predictions on the validation set (its grid, its normalisation, the bundle's smoothing)
+      await tfReady();
+      const train = loadPrecomputed(data.train, [data.features]);
+      const val = loadPrecomputed(data.val, [data.features]);
+      const config = findPreset(preset).config;
+      const model = new TrainableModel(b.manifest.model.config as TemporalConfig, decodeWeights(readFileSync(path.join(out, 'best.bin'))));
+      const valN = normalise(val.sequences, val.dim, config.normalization, config.normalization === 'train' ? trainStatistics(train.sequences, train.dim) : undefined);
+      const ours = predictSequences(model, valN, val.dim);
+      model.dispose();
+      const { valence: wv, arousal: wa } = b.manifest.postprocess.smoothing;
+      const seqs = val.sequences.map((s, i) => ({ s, p: ours[i] })).filter(({ s }) => s.video === 'val-video-0');
+      expect(seqs).toHaveLength(2);
+      let compared = 0;
+      let maxDiff = 0;
+      for (const { s, p } of seqs) {
+        const v = smooth(p.v, wv);
+        const a = smooth(p.a, wa);
+        s.frames.forEach((frame, t) => {
+          const row = csv[frame - 1];
+          expect(row.success).toBe('1');
+          const theirs = [row.valence, row.arousal, ...EXPRESSIONS.map((e) => row[e]), ...AUS.map((u) => row[u])].map(Number);
+          const mine = [v[t], a[t], ...p.e.subarray(t * 8, t * 8 + 8), ...p.au.subarray(t * 12, t * 12 + 12)];
+          mine.forEach((x, k) => (maxDiff = Math.max(maxDiff, Math.abs(x - theirs[k]))));
+          compared++;
+        });
+      }
+      // every frame with a face, listed or not, and nothing else (the CSV has 4 decimals)
+      expect(compared).toBe(120 - 41);
+      expect(csv.filter((row) => row.success === '0').map((row) => Number(row.frame))).toEqual([...range(41, 81), 101]);
+      expect(maxDiff).toBeLessThan(1e-4);
+
+      const e = await runCli(['eval', '--pred', pred, '--labels', data.val, '--json']);
+      expect(e.code).toBe(0);
+      // one evaluator: `eval` on the bundle's own output gives the validation figures it recorded
+      // (up to the CSV's 4 decimals)
+      const report = JSON.parse(e.stdout) as { pMtl: number; pMtlTunedAu: number; cccValence: number; f1Au: number };
+      const recorded = b.manifest.provenance.validation as Record<string, number>;
+      expect(report.pMtl).toBeGreaterThan(0);
+      expect(Math.abs(report.pMtl - recorded.P_MTL)).toBeLessThan(2e-3);
+      expect(Math.abs(report.cccValence - recorded.CCC_V)).toBeLessThan(1e-3);
+      expect(Math.abs(report.f1Au - recorded.F1_AU)).toBeLessThan(2e-3);
+      expect(Math.abs(report.pMtlTunedAu - recorded.P_MTL_tuned_AU)).toBeLessThan(2e-3);
+    });
+  }
+
+  it('--select per-task: each task from its own best epoch, as an ensemble bundle that predict runs and eval scores as recorded', async () => {
+    const data = small(freshDir('data'));
     const out = freshDir('run');
-    const r = await runCli(['train', '--preset', 'laptop-gru', '--data', data.root, '--epochs', '2', '--out', out]);
+    const config = path.join(out, 'tiny.json');
+    // a small GRU whose tasks peak at different epochs (written out: a preset may change)
+    writeFileSync(config, JSON.stringify({ model: { encoder: { type: 'gru', layers: 1, hidden: 16 }, heads: { hidden: [16] } }, batchSize: 2, learningRate: 1e-3, beta1: 0.9 }));
+    const r = await runCli(['train', '--config', config, '--data', data.root, '--epochs', '5', '--out', out, '--id', 'tiny', '--select', 'per-task']);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/epoch 2\/2 .* P_MTL/);
-    expect(r.stderr).toMatch(/ONNX vs trainer on held-out inputs: max abs diff \d/);
-    const metrics = readFileSync(path.join(out, 'metrics.csv'), 'utf8').trim().split('\n');
-    expect(metrics[0]).toMatch(/^epoch,loss,.*val_p_mtl/);
-    expect(metrics).toHaveLength(3);
-    const b = loadBundle(path.join(out, 'bundle'));
-    expect(b.manifest).toMatchObject({ kind: 'temporal', id: 'laptop-gru', features: { dim: 16, normalization: 'in-graph' }, provenance: { preset: 'laptop-gru', seed: 0, epochs: 2 } });
-    expect(b.manifest.provenance.validation?.P_MTL).toBeGreaterThan(0);
-    expect(b.manifest.postprocess.auThresholds).toHaveLength(12);
+    const b = loadAnyBundle(path.join(out, 'bundle'));
+    expect(b.manifest).toMatchObject({ kind: 'ensemble', id: 'tiny', provenance: { selection: 'per-task' } });
+    const recorded = b.manifest.provenance.validation as Record<string, number>;
+    if (!('members' in b)) throw new Error('not an ensemble');
+    // one member per distinct best epoch, each answering for the tasks whose best epoch it is
+    const epochs = new Set(TASKS.map((t) => recorded[`best_epoch_${t}`]));
+    expect(epochs.size).toBeGreaterThan(1);
+    expect(b.members).toHaveLength(epochs.size);
+    for (const m of b.members) {
+      const epoch = Number(/members\/e(\d+)-/.exec(path.relative(b.dir, m.bundle.dir))?.[1]);
+      expect(m.bundle.manifest.tasks.map((t) => recorded[`best_epoch_${t}`])).toEqual(m.bundle.manifest.tasks.map(() => epoch));
+    }
+    expect(b.members.flatMap((m) => m.bundle.manifest.tasks).sort()).toEqual([...TASKS].sort());
 
     const pred = freshDir('pred');
     const p = await runCli(['predict', '--features', data.features, '--bundle', path.join(out, 'bundle'), '--out', pred]);
     expect(p.code, p.stderr).toBe(0);
-    const rows = readFileSync(path.join(pred, 'val-video-0.csv'), 'utf8').trim().split('\n');
-    expect(rows).toHaveLength(121);
     const e = await runCli(['eval', '--pred', pred, '--labels', data.val, '--json']);
-    expect(e.code).toBe(0);
-    // one evaluator: `eval` on the bundle's own output gives the validation figures it recorded
-    // (up to the CSV's 4 decimals)
-    const report = JSON.parse(e.stdout) as { pMtl: number; pMtlTunedAu: number; cccValence: number; f1Au: number };
-    const recorded = b.manifest.provenance.validation as Record<string, number>;
-    expect(report.pMtl).toBeGreaterThan(0);
+    const report = JSON.parse(e.stdout) as { pMtl: number; cccArousal: number; f1Expression: number };
     expect(Math.abs(report.pMtl - recorded.P_MTL)).toBeLessThan(2e-3);
-    expect(Math.abs(report.cccValence - recorded.CCC_V)).toBeLessThan(1e-3);
-    expect(Math.abs(report.f1Au - recorded.F1_AU)).toBeLessThan(2e-3);
-    expect(Math.abs(report.pMtlTunedAu - recorded.P_MTL_tuned_AU)).toBeLessThan(2e-3);
+    expect(Math.abs(report.cccArousal - recorded.CCC_A)).toBeLessThan(1e-3);
+    expect(Math.abs(report.f1Expression - recorded.F1_expression)).toBeLessThan(1e-3);
+
+    // the finished run, exported again the other way: no training, the overall best epoch
+    const again = await runCli(['train', '--config', config, '--data', data.root, '--epochs', '5', '--out', out, '--id', 'tiny']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).not.toMatch(/epoch \d\/5 step/);
+    const overall = loadAnyBundle(path.join(out, 'bundle'));
+    expect(overall.manifest).toMatchObject({ kind: 'temporal', provenance: { selection: 'overall' } });
+    expect(existsSync(path.join(out, 'bundle', 'members'))).toBe(false);
   });
 
   it('reads the Aff-Wild2 per-task layout (VA / EXPR / AU folders) as well', async () => {

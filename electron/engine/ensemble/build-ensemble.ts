@@ -17,6 +17,7 @@ import { evaluate, type EvalReport, type PredictionSet } from '../eval/evaluate.
 import { DEFAULT_FEATURES_FPS, featureFiles, precomputedRows } from '../predict/predict-features.js';
 import { DEFAULT_MAX_GAP_SECONDS, precomputedBlocks, Predictor } from '../predict/predictor.js';
 import { readNpyHeader } from '../../../models/data/npy.js';
+import { maxGapFrames } from '../../../models/temporal/sequences.js';
 
 export interface EnsembleResult {
   members: { dir: string; id: string; weight: number; pMtl: number }[];
@@ -36,7 +37,7 @@ async function candidatePredictions(dir: string, files: string[], labels: LabelS
     const h = readNpyHeader(file);
     if (h.cols !== predictor.runners[0].dim) throw new UserError(`has ${h.cols} features per frame, bundle ${path.basename(dir)} reads ${predictor.runners[0].dim}`, 'use the features the bundles were trained on', file);
     const rows = precomputedRows(file, h, DEFAULT_FEATURES_FPS);
-    const preds = await predictor.predictRows(rows, file, blocks, Math.round(predictor.options.maxGapSeconds * DEFAULT_FEATURES_FPS));
+    const preds = await predictor.predictRows(rows, file, blocks, maxGapFrames(predictor.options.maxGapSeconds, DEFAULT_FEATURES_FPS));
     const frames = new Map<number, { valence?: number; arousal?: number; expression?: Float32Array; au?: Float32Array }>();
     for (const p of preds) if (p.faceId !== undefined) frames.set(p.frame, { valence: p.valence, arousal: p.arousal, expression: p.expression, au: p.au });
     set.set(video, frames);

@@ -44,7 +44,7 @@ export class TrainJob {
         data: async () => {
           const features = await FeaturePipeline.create({ ...this.engine });
           const data = await sequencesFromAnnotations(videos, features, path.join(outDir, '.features'), signal);
-          const [train, val] = splitForValidation(data.sequences, data.dim);
+          const [train, val] = splitForValidation(data.sequences);
           return { train: { ...data, sequences: train }, val, description: `annotations of ${videos.length} video(s): ${videos.map((v) => path.basename(v.file)).join(', ')}` };
         },
         bundle: { id: run, description: `${presetName} trained on this project's annotations` },

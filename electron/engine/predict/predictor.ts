@@ -9,10 +9,11 @@ import { AUS } from '../../../common/labels.js';
 import { UserError } from '../../../common/errors.js';
 import { FeaturePipeline, type RuntimeOptions, type VideoFeaturesResult, type VideoOptions, type VideoProgress } from '../features/pipeline.js';
 import { readNpyHeader, readNpyRows, type NpyInfo } from '../../../models/data/npy.js';
-import { BundleRunner, type FeatureSequence } from '../temporal/runner.js';
+import { rowsFromFiles } from '../../../models/data/feature-rows.js';
+import { BundleRunner } from '../temporal/runner.js';
 import { readFacesTable } from '../features/faces-table.js';
 import { SessionFactory } from '../onnx/sessions.js';
-import { buildSequences, type FaceRowRef } from '../temporal/sequences.js';
+import { buildSequences, maxGapFrames, type FaceRowRef } from '../../../models/temporal/sequences.js';
 import { ensemble, smoothPrediction, type SequencePrediction } from '../temporal/postprocess.js';
 
 export interface PredictionRow {
@@ -37,8 +38,7 @@ export interface PredictionRow {
 export const POSE_EXTRACTOR = 'pose';
 export const GAZE_EXTRACTOR = 'gaze';
 
-/** Longest absence (seconds) a face track bridges without restarting its sequence, unless told otherwise. */
-export const DEFAULT_MAX_GAP_SECONDS = 1;
+export { DEFAULT_MAX_GAP_SECONDS } from '../../../models/temporal/sequences.js';
 
 export interface PredictorOptions extends RuntimeOptions {
   /** Bundle folders, in ensemble order. */
@@ -157,7 +157,7 @@ export class Predictor {
     const faceRows = readFacesTable(features.outputs.facesCsv).map((r) => ({ frame: r.frame, timestamp: r.timestamp, faceId: r.face?.faceId, faceScore: r.face?.score, box: r.face?.box }));
     const meta = JSON.parse(readFileSync(features.outputs.meta, 'utf8')) as { extractors: { id: string; offset: number; dim: number }[]; video: { fps: number } };
     const fps = meta.video.fps || 25;
-    const rows = await this.predictRows(faceRows, features.outputs.featuresNpy, meta.extractors, Math.round(this.options.maxGapSeconds * fps));
+    const rows = await this.predictRows(faceRows, features.outputs.featuresNpy, meta.extractors, maxGapFrames(this.options.maxGapSeconds, fps));
     // seconds spent finding faces and features (decoding included) vs running the temporal models
     return { rows, features, fps, timings: { features: (t1 - t0) / 1000, temporal: (performance.now() - t1) / 1000 } };
   }
@@ -169,7 +169,7 @@ export class Predictor {
     const perBundle: SequencePrediction[][] = [];
     for (const [i, runner] of this.runners.entries()) {
       const columns = columnsFor(runner.bundle, blocks);
-      const seqs = sequences.map((s) => featureSequence(featuresNpy, npy, s.rows, columns));
+      const seqs = sequences.map((s) => rowsFromFiles([{ file: featuresNpy, info: npy, columns }], s.rows));
       const predictions = await runner.run(seqs);
       perBundle.push(predictions.map((p) => smoothPrediction(p, this.bundles[i].smoothing)));
     }
@@ -245,27 +245,4 @@ function columnsFor(bundle: LoadedBundle, blocks: { id: string; offset: number; 
     }
     return [block.offset, block.dim];
   });
-}
-
-/** A face track's rows of the features file, with the bundle's columns picked out, read on demand. */
-function featureSequence(file: string, info: NpyInfo, rows: number[], columns: [number, number][]): FeatureSequence {
-  const D = columns.reduce((a, [, d]) => a + d, 0);
-  return {
-    length: rows.length,
-    read(start, count) {
-      const first = rows[start];
-      const last = rows[start + count - 1];
-      const block = readNpyRows(file, info, first, last - first + 1); // rows of other faces in between are skipped below
-      const out = new Float32Array(count * D);
-      for (let i = 0; i < count; i++) {
-        const src = (rows[start + i] - first) * info.cols;
-        let o = i * D;
-        for (const [offset, dim] of columns) {
-          out.set(block.subarray(src + offset, src + offset + dim), o);
-          o += dim;
-        }
-      }
-      return out;
-    },
-  };
 }

@@ -8,6 +8,7 @@ import { AUS, EXPRESSIONS, TASK_DIMS } from '../../../common/labels.js';
 import { UserError } from '../../../common/errors.js';
 import type { ModelSession, SessionFactory } from '../onnx/sessions.js';
 import type { SequencePrediction } from './postprocess.js';
+import { applyStats, FeatureMoments, type FeatureStats } from '../../../models/temporal/normalisation.js';
 
 /** A sequence of feature rows, read segment by segment (so long videos need not sit in memory). */
 export interface FeatureSequence {
@@ -127,8 +128,7 @@ export class BundleRunner {
             const rows = sequences[i].read(step * L, len);
             if (rows.length !== len * D) throw new Error(`sequence ${i}: read ${rows.length} values for ${len} rows of ${D}`);
             const norm = norms?.[i];
-            if (norm) for (let r = 0; r < len; r++) for (let d = 0; d < D; d++) rows[r * D + d] = (rows[r * D + d] - norm.mean[d]) / norm.std[d];
-            return rows;
+            return norm ? applyStats(rows, norm) : rows;
           });
           const { out, newStates } = await this.runBatch(segs, len, batch.map((i) => states[i]));
           batch.forEach((seqIndex, b) => {
@@ -160,20 +160,9 @@ function softmaxRows(src: Float32Array, dst: Float32Array, k: number): void {
   }
 }
 
-/** Mean and standard deviation of each feature over a whole sequence (per-sequence z-score). */
-function sequenceStats(s: FeatureSequence, D: number, chunk: number): { mean: Float64Array; std: Float64Array } {
-  const sum = new Float64Array(D);
-  const sq = new Float64Array(D);
-  for (let start = 0; start < s.length; start += chunk) {
-    const n = Math.min(chunk, s.length - start);
-    const rows = s.read(start, n);
-    for (let r = 0; r < n; r++) for (let d = 0; d < D; d++) {
-      const v = rows[r * D + d];
-      sum[d] += v;
-      sq[d] += v * v;
-    }
-  }
-  const mean = sum.map((v) => v / s.length);
-  const std = sq.map((v, d) => Math.sqrt(Math.max(v / s.length - mean[d] ** 2, 0)) || 1);
-  return { mean, std };
+/** Mean and standard deviation of each feature over a whole sequence (per-sequence z-score, as in training). */
+function sequenceStats(s: FeatureSequence, D: number, chunk: number): FeatureStats {
+  const moments = new FeatureMoments(D);
+  for (let start = 0; start < s.length; start += chunk) moments.add(s.read(start, Math.min(chunk, s.length - start)));
+  return moments.stats();
 }

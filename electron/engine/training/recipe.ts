@@ -11,9 +11,11 @@ import { readJsonFile, writeFileAtomic } from '../../../common/node/storage.js';
 import { installBundle } from '../../../models/bundle/store.js';
 import { checkMemory, temporalConfig, type Preset, type TrainConfig } from '../../../models/train/config.js';
 import type { TrainSequence, TrainSet } from '../../../models/train/dataset.js';
-import { exportBundle, type ExportReport } from '../../../models/train/export.js';
+import { exportBundle, type ExportReport, type Selection } from '../../../models/train/export.js';
+import { Checkpoint } from '../../../models/train/checkpoint.js';
 import { trainModel, type Progress, type TrainResult } from '../../../models/train/trainer.js';
 import type { TemporalConfig } from '../../../models/temporal/config.js';
+import type { Weights } from '../../../models/temporal/params.js';
 
 export interface TrainingData {
   train: TrainSet;
@@ -30,6 +32,8 @@ export interface RecipeOptions {
   /** Loads the data; called after the configuration is settled. */
   data: () => Promise<TrainingData>;
   bundle: { id: string; description: string };
+  /** Which weights the bundle gets: the best epoch overall (default) or each task's best epoch (models/train/export.ts). */
+  selection?: Selection;
   install?: boolean;
   onProgress?: (p: Progress) => void;
   /** What the recipe is doing, a line at a time. */
@@ -91,6 +95,12 @@ function checkLabels(data: TrainingData, config: TrainConfig, log: (line: string
   if (noVal.length) log(`warning: no validation labels for ${noVal.join(', ')}: not scored, and not used to choose the best epoch`);
 }
 
+/** Each task's best weights, as the run kept them (best-<task>.bin). */
+function perTaskWeights(outDir: string, tasks: Task[]): Partial<Record<Task, Weights>> {
+  const checkpoint = new Checkpoint(outDir);
+  return Object.fromEntries(tasks.map((t) => [t, checkpoint.bestOf(t)]).filter(([, w]) => w !== undefined));
+}
+
 export async function runTrainingRecipe(o: RecipeOptions): Promise<RecipeResult> {
   const log = o.log ?? (() => undefined);
   const { config, resuming } = runConfig(o.outDir, o.preset, o.overrides);
@@ -105,6 +115,8 @@ export async function runTrainingRecipe(o: RecipeOptions): Promise<RecipeResult>
   const report = await exportBundle(result, {
     dir: path.join(o.outDir, 'bundle'), id: o.bundle.id, version: `1.0.0-e${result.history.length}-s${config.seed}`, description: o.bundle.description,
     train: config, preset: o.preset.name, dataDescription: data.description, extractors: data.train.sources, val: data.val, dim: data.train.dim,
+    selection: o.selection,
+    perTaskWeights: o.selection === 'per-task' ? perTaskWeights(o.outDir, temporal.tasks) : undefined,
   });
   const installed = o.install ? installBundle(report.dir, true).ref : undefined;
   return { config, result, report, installed };

@@ -1,10 +1,13 @@
 /**
- * Face tracks → the sequences a temporal model runs over.
+ * The frame grid a temporal model runs over, one rule for `predict` (videos and `--features`),
+ * training (features files, aligned images, the app's annotations) and ensemble selection, so a
+ * segment covers the same stretch of time wherever the model runs.
  *
  * Rule (docs/predict.md): a sequence is the frames of one face_id, in order. Frames where that face
  * is missing are skipped — the sequence goes on, as ABAW's annotated frames are not contiguous
  * either — unless the face is missing for more than `maxGapFrames` frames (default: one second), in
- * which case a new sequence starts and recurrent models start from a fresh state.
+ * which case a new sequence starts and recurrent models start from a fresh state. In a features file
+ * (`<video>.npy`, row k−1 = frame k) a row with a non-finite value is a frame without a face.
  */
 export interface FaceRowRef {
   frame: number;
@@ -15,6 +18,21 @@ export interface TrackSequence {
   faceId: number;
   /** Indices into the rows (faces.csv / features.npy), in frame order. */
   rows: number[];
+}
+
+/** Longest absence (seconds) a face track bridges without restarting its sequence, unless told otherwise. */
+export const DEFAULT_MAX_GAP_SECONDS = 1;
+
+/** Frame rate assumed for a features file, which carries no timestamps (`--fps` changes it). */
+export const DEFAULT_FEATURES_FPS = 30;
+
+/** The longest bridged absence in frames, at a frame rate. */
+export const maxGapFrames = (maxGapSeconds: number, fps: number): number => Math.round(maxGapSeconds * fps);
+
+/** A features row shows a face unless one of its values is NaN or infinite. */
+export function rowHasFace(row: ArrayLike<number>): boolean {
+  for (let i = 0; i < row.length; i++) if (!Number.isFinite(row[i])) return false;
+  return true;
 }
 
 export function buildSequences(rows: FaceRowRef[], maxGapFrames: number): TrackSequence[] {

@@ -1,0 +1,104 @@
+/**
+ * Per-frame feature rows read on demand from features files (`<video>.npy`, float32 [N, D], row
+ * k−1 = frame k), so neither `predict` nor training holds a long video's feature matrix in memory.
+ * One reader for both, and one scan that says which rows show a face (models/temporal/sequences.ts).
+ */
+import { rowHasFace, type FaceRowRef } from '../temporal/sequences.js';
+import { readNpyRows, type NpyInfo } from './npy.js';
+
+export interface FeatureRows {
+  readonly length: number;
+  readonly dim: number;
+  /** Rows [start, start + count) as a fresh row-major count × dim array (the caller may change it). */
+  read(start: number, count: number): Float32Array;
+}
+
+/** A features file and the column blocks ([offset, width]) taken from it; all columns when absent. */
+export interface FeatureFile {
+  file: string;
+  info: NpyInfo;
+  columns?: [offset: number, dim: number][];
+}
+
+export function rowsInMemory(data: Float32Array, dim: number): FeatureRows {
+  return { length: data.length / dim, dim, read: (start, count) => data.slice(start * dim, (start + count) * dim) };
+}
+
+/**
+ * The rows `rows` (file row indices, ascending) of one or more features files, their column blocks
+ * concatenated in order. Rows in between (other faces, frames without one) are read past and skipped.
+ */
+export function rowsFromFiles(files: FeatureFile[], rows: number[]): FeatureRows {
+  const blocks = files.map((f) => ({ ...f, columns: f.columns ?? [[0, f.info.cols] as [number, number]] }));
+  const dim = blocks.reduce((a, b) => a + b.columns.reduce((s, [, d]) => s + d, 0), 0);
+  return {
+    length: rows.length,
+    dim,
+    read(start, count) {
+      const out = new Float32Array(count * dim);
+      if (count <= 0) return out;
+      const first = rows[start];
+      const last = rows[start + count - 1];
+      let offset = 0;
+      for (const b of blocks) {
+        const span = readNpyRows(b.file, b.info, first, last - first + 1);
+        for (let i = 0; i < count; i++) {
+          const src = (rows[start + i] - first) * b.info.cols;
+          let o = i * dim + offset;
+          for (const [c, d] of b.columns) {
+            out.set(span.subarray(src + c, src + c + d), o);
+            o += d;
+          }
+        }
+        offset += b.columns.reduce((s, [, d]) => s + d, 0);
+      }
+      return out;
+    },
+  };
+}
+
+/** What a scan of features files saw in the rows without a face. */
+export interface FeatureRowReport {
+  noFace: number;
+  /** Rows with some (not all) NaN, or any ±Inf: not a valid "no face" row, and not usable either. */
+  nonFinite: number;
+  first?: { frame: number; column: number; value: number };
+}
+
+/**
+ * Every row of a features file (the first `rows` rows of several, read side by side) as a frame:
+ * frame k+1 for row k, with face 0 where every value of the row is finite and none elsewhere.
+ * `report` counts the rows without a face, telling the documented all-NaN rows from rows with
+ * stray NaN/Inf values.
+ */
+export function faceRowsOfFiles(files: FeatureFile[], rows = Math.min(...files.map((f) => f.info.rows)), report?: FeatureRowReport): FaceRowRef[] {
+  const out: FaceRowRef[] = Array.from({ length: rows }, (_, r) => ({ frame: r + 1, faceId: 0 }));
+  const CHUNK = 1024;
+  for (const f of files) {
+    for (let start = 0; start < rows; start += CHUNK) {
+      const n = Math.min(CHUNK, rows - start);
+      const chunk = readNpyRows(f.file, f.info, start, n);
+      for (let r = 0; r < n; r++) {
+        const row = chunk.subarray(r * f.info.cols, (r + 1) * f.info.cols);
+        if (rowHasFace(row)) continue;
+        if (report && out[start + r].faceId !== undefined) {
+          if (row.every(Number.isNaN)) report.noFace++;
+          else {
+            report.nonFinite++;
+            const bad = row.findIndex((x) => !Number.isFinite(x));
+            report.first ??= { frame: start + r + 1, column: bad, value: row[bad] };
+          }
+        }
+        out[start + r].faceId = undefined;
+      }
+    }
+  }
+  return out;
+}
+
+/** The warning for rows with stray NaN/Inf, naming the first one; undefined when there are none. */
+export function nonFiniteWarning(report: FeatureRowReport): string | undefined {
+  if (!report.nonFinite || !report.first) return undefined;
+  const f = report.first;
+  return `${report.nonFinite} frame(s) have NaN/Inf among finite features (first: frame ${f.frame}, column ${f.column} = ${f.value}); they are predicted as frames without a face — check the features`;
+}
