@@ -3,6 +3,7 @@
  * OpenFace 2.2's own output for the shared clip, in-plane rotation of a real video, and the iris
  * model's crops on real eyes.
  */
+import { pearson } from '../helpers/stats.js';
 import { describe, expect, it } from 'vitest';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -38,17 +39,6 @@ function render(euler: Vec3, t: Vec3): Float32Array {
   return lm;
 }
 
-function pearson(a: number[], b: number[]): number {
-  const n = a.length;
-  const ma = a.reduce((x, y) => x + y, 0) / n, mb = b.reduce((x, y) => x + y, 0) / n;
-  let ab = 0, aa = 0, bb = 0;
-  for (let i = 0; i < n; i++) {
-    ab += (a[i] - ma) * (b[i] - mb);
-    aa += (a[i] - ma) ** 2;
-    bb += (b[i] - mb) ** 2;
-  }
-  return ab / Math.sqrt(aa * bb);
-}
 const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
 
 describe('the canonical face (from @mediapipe/face_mesh)', () => {

@@ -4,6 +4,7 @@
  * truth: each AU that varies in that clip must rise and fall with OpenFace's (figures in
  * docs/starter-bundle.md).
  */
+import { pearson } from '../helpers/stats.js';
 import { describe, expect, it } from 'vitest';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -15,17 +16,6 @@ import { freshDir, repoRoot, sampleVideo } from '../helpers/fixtures.js';
 
 type Row = Record<string, string>;
 
-function pearson(a: number[], b: number[]): number {
-  const n = a.length;
-  const ma = a.reduce((x, y) => x + y, 0) / n, mb = b.reduce((x, y) => x + y, 0) / n;
-  let ab = 0, aa = 0, bb = 0;
-  for (let i = 0; i < n; i++) {
-    ab += (a[i] - ma) * (b[i] - mb);
-    aa += (a[i] - ma) ** 2;
-    bb += (b[i] - mb) ** 2;
-  }
-  return ab / Math.sqrt(aa * bb);
-}
 
 const OPENFACE_22 = path.resolve(repoRoot, '../shared/data/peer-outputs/openface-2.2/single_face.csv');
 

@@ -13,6 +13,7 @@ import path from 'node:path';
 import { writeFileAtomic } from '../../../common/node/storage.js';
 import { UserError } from '../../../common/errors.js';
 import { SHARD_RECORD_PATTERN, shardRecordFile, type ShardedVideo, type ShardSpec } from './shards.js';
+import type { RunHeader } from '../predict/predict-job.js';
 
 export type ShardedCommand = 'predict' | 'features';
 
@@ -45,14 +46,7 @@ export interface VideoOutcome {
   error?: string;
 }
 
-export interface ShardRecord {
-  tool: string;
-  version: string;
-  started: string;
-  updated: string;
-  settingsKey: string;
-  settings: Record<string, unknown>;
-  executionProvider: string;
+export interface ShardRecord extends RunHeader {
   videos: Record<string, VideoOutcome>;
   shard: ShardMeta;
   [field: string]: unknown;

@@ -37,7 +37,8 @@ export interface VideoRecord {
   warnings?: string[];
 }
 
-export interface RunRecord {
+/** What every run record says about the run itself (predict's run.json, a shard's record). */
+export interface RunHeader {
   tool: string;
   version: string;
   started: string;
@@ -45,6 +46,9 @@ export interface RunRecord {
   settingsKey: string;
   settings: Record<string, unknown>;
   executionProvider: string;
+}
+
+export interface RunRecord extends RunHeader {
   bundles: Predictor['bundles'];
   auThresholds: number[];
   videos: Record<string, VideoRecord>;
