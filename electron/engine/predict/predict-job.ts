@@ -14,7 +14,7 @@ import { fileSha256, shortHash } from '../features/cache.js';
 import type { VideoProgress } from '../features/pipeline.js';
 import { assignStems, type VideoInput } from '../jobs/inputs.js';
 import { toolVersion } from '../../../common/node/version.js';
-import { abawFile, predictionFileName, writePredictions, type PredictionFormat } from '../export/prediction-csv.js';
+import { abawFile, predictionFileName, predictionWriter, type PredictionFormat, type PredictionWriter } from '../export/prediction-csv.js';
 import type { Predictor } from './predictor.js';
 import { faceWarnings } from './video-warnings.js';
 
@@ -136,15 +136,18 @@ export async function runPredictJob(
     const t0 = performance.now();
     const workDir = path.join(workRoot, video.stem);
     let entry: VideoRecord;
+    let writer: PredictionWriter | undefined;
     try {
-      const { rows, features, timings } = await predictor.predict(video.file, { workDir, stem: video.stem, onProgress: events.onProgress, signal: options.signal });
-      const formatWarnings = writePredictions(output, format, video.stem, rows, predictor.auThresholds, video.file);
+      writer = predictionWriter(output, format, video.stem, predictor.auThresholds, video.file);
+      const { features, table, timings } = await predictor.predict(video.file, { workDir, stem: video.stem, onProgress: events.onProgress, signal: options.signal }, writer);
+      const formatWarnings = writer.finish();
       entry = {
         file: video.file, sha256: features.sha256, status: 'done', output: path.basename(output), frames: features.frames, faceRows: features.faceRows, faceIds: features.faceIds,
         seconds: (performance.now() - t0) / 1000, timings, featuresFromCache: features.cache,
-        warnings: [...(video.renamed ? [video.renamed] : []), ...features.warnings, ...faceWarnings(rows), ...formatWarnings],
+        warnings: [...(video.renamed ? [video.renamed] : []), ...features.warnings, ...faceWarnings(table), ...formatWarnings],
       };
     } catch (err) {
+      writer?.abandon();
       if ((err as Error).name === 'AbortError') throw err;
       // disk full or a read-only folder somewhere under --out: name the folder, not a bare errno
       const error = isStorageError(err) && !(err instanceof UserError) ? fileError(err, outDir, 'write the outputs of this video') : err;
