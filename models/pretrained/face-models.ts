@@ -105,6 +105,19 @@ export function tfjsModelJson(id: FaceModelId, dir = humanModelsDir()): string {
  * package or converter never reuses a stale conversion.
  */
 export function ensureFaceModel(id: FaceModelId, options: { sourceDir?: string; cacheDir?: string; force?: boolean } = {}): string {
+  // hashing the source weights (FaceRes: 13 MB) once per process is enough; the file may go, though
+  const key = JSON.stringify([id, options.sourceDir ?? humanModelsDir(), options.cacheDir ?? cacheRoot()]);
+  const known = resolved.get(key);
+  if (!options.force && known && existsSync(known)) return known;
+  const file = convertIfNeeded(id, options);
+  resolved.set(key, file);
+  return file;
+}
+
+/** ensureFaceModel's answers so far (source folder and cache folder included in the key). */
+const resolved = new Map<string, string>();
+
+function convertIfNeeded(id: FaceModelId, options: { sourceDir?: string; cacheDir?: string; force?: boolean }): string {
   const spec = FACE_MODELS[id];
   const jsonPath = tfjsModelJson(id, options.sourceDir);
   if (!existsSync(jsonPath)) {

@@ -8,7 +8,7 @@ import { inputLength, sampleAffine, type InputSpec } from '../face/sample.js';
 import type { ModelSession } from '../onnx/sessions.js';
 import { UserError } from '../../../common/errors.js';
 import type { Frame } from '../video/decode.js';
-import type { CropSpec, FaceGeometry, FeatureExtractor } from './extractor.js';
+import { perFrame, type CropSpec, type FaceGeometry, type FeatureExtractor, type FrameFaces } from './extractor.js';
 
 /** InsightFace's 112×112 five-point template (eyes, nose, mouth corners; image-left first). */
 export const ARCFACE_TEMPLATE_112: Point[] = [
@@ -53,6 +53,13 @@ export interface ImageModelConfig {
   /** Where the model came from, for error messages. */
   source: string;
 }
+
+/**
+ * Input values per model call: small crops go many at a time (a call has a fixed cost), large ones
+ * few (ONNX Runtime keeps the activations of the largest call it saw: 16 FaceRes crops held ~250 MB).
+ */
+const MAX_BATCH_VALUES = 1 << 18;
+const MAX_BATCH = 32;
 
 export class ImageModelExtractor implements FeatureExtractor {
   readonly id: string;
@@ -104,23 +111,32 @@ export class ImageModelExtractor implements FeatureExtractor {
   }
 
   async run(frame: Frame, faces: FaceGeometry[]): Promise<Float32Array[]> {
-    if (!faces.length) return [];
+    return (await this.runFrames([{ frame, faces }]))[0];
+  }
+
+  /** All faces of all the frames cropped into one input, run in batches of at most MAX_BATCH. */
+  async runFrames(items: FrameFaces[]): Promise<Float32Array[][]> {
     const { input } = this.config;
     const per = inputLength(input);
-    if (this.buffer.length < per * faces.length) this.buffer = new Float32Array(per * faces.length);
-    faces.forEach((face, i) => {
-      sampleAffine(frame.rgb, frame.width, frame.height, cropToFrame(face, this.config.crop, input.width, input.height), input, this.buffer, i * per);
-    });
-    if (faces.length > 1 && this.batchable) {
+    const n = items.reduce((a, it) => a + it.faces.length, 0);
+    if (!n) return items.map(() => []);
+    if (this.buffer.length < per * n) this.buffer = new Float32Array(per * n);
+    let i = 0;
+    for (const { frame, faces } of items) {
+      for (const face of faces) sampleAffine(frame.rgb, frame.width, frame.height, cropToFrame(face, this.config.crop, input.width, input.height), input, this.buffer, per * i++);
+    }
+    const rows: Float32Array[] = [];
+    for (let start = 0; start < n; ) {
+      const count = this.batchable ? Math.min(Math.max(1, Math.min(MAX_BATCH, Math.floor(MAX_BATCH_VALUES / per))), n - start) : 1;
       try {
-        return await this.infer(this.buffer.subarray(0, per * faces.length), faces.length);
-      } catch {
+        rows.push(...(await this.infer(this.buffer.subarray(start * per, (start + count) * per), count)));
+        start += count;
+      } catch (err) {
+        if (count === 1) throw err;
         this.batchable = false; // models exported with a fixed batch of 1 take one face at a time
       }
     }
-    const rows: Float32Array[] = [];
-    for (let i = 0; i < faces.length; i++) rows.push(...(await this.infer(this.buffer.subarray(i * per, (i + 1) * per), 1)));
-    return rows;
+    return perFrame(items, rows);
   }
 
   private async infer(data: Float32Array, n: number): Promise<Float32Array[]> {
