@@ -34,7 +34,8 @@ export async function fileSha256(file: string, signal?: AbortSignal): Promise<st
 
 export const shortHash = (value: unknown): string => createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 16);
 
-export const extractorFile = (id: string, version: string): string => `${id}@${version}.npy`;
+/** An extractor's file in an entry; a variant (int8) of the same features is kept apart. */
+export const extractorFile = (e: { id: string; version: string; variant?: string }): string => `${e.id}@${e.version}${e.variant ? `~${e.variant}` : ''}.npy`;
 
 export function encodeGeometry(face: FaceGeometry): Float32Array {
   const row = new Float32Array(GEOMETRY_COLS);

@@ -31,6 +31,7 @@ export interface ExtractorPoolOptions {
   workers: number;
   /** Run the face detector in the first worker too (detectAhead). */
   detector?: { minScore: number };
+  int8?: boolean;
   provider?: ExecutionProviderChoice;
   threads?: number;
 }
@@ -140,13 +141,14 @@ class ExtractorWorker {
 class WorkerExtractor implements FeatureExtractor {
   readonly id: string;
   readonly version: string;
+  readonly variant?: string;
   readonly description: string;
   readonly dim: number;
   readonly columns: string[];
   readonly provider?: string;
 
   constructor(info: ExtractorInfo) {
-    ({ id: this.id, version: this.version, description: this.description, dim: this.dim, columns: this.columns, provider: this.provider } = info);
+    ({ id: this.id, version: this.version, variant: this.variant, description: this.description, dim: this.dim, columns: this.columns, provider: this.provider } = info);
   }
 
   run(): Promise<Float32Array[]> {
@@ -183,7 +185,7 @@ export class ExtractorPool {
 
   /** Starts the workers; resolves once every worker has loaded its models (a bad extractor is an error here). */
   static async create(o: ExtractorPoolOptions): Promise<ExtractorPool> {
-    const workers = Array.from({ length: Math.max(1, o.workers) }, (_, i) => new ExtractorWorker({ specs: o.specs, provider: o.provider, threads: o.threads, detector: i === 0 ? o.detector : undefined }));
+    const workers = Array.from({ length: Math.max(1, o.workers) }, (_, i) => new ExtractorWorker({ specs: o.specs, provider: o.provider, threads: o.threads, int8: o.int8, detector: i === 0 ? o.detector : undefined }));
     try {
       const ready = await Promise.all(workers.map((w) => w.ready));
       return new ExtractorPool(workers, ready.flatMap((r) => r.models), ready[0].extractors.map((e) => new WorkerExtractor(e)));

@@ -19,6 +19,7 @@ export interface WorkerSetup {
   threads?: number;
   /** Also run the face detector (FaceSettings.minDetectionScore). */
   detector?: { minScore: number };
+  int8?: boolean;
 }
 
 /** One frame of a batch: its pixels (moved from the main thread) and its faces' geometry rows. */
@@ -48,6 +49,7 @@ export type FromWorker =
 export interface ExtractorInfo {
   id: string;
   version: string;
+  variant?: string;
   description: string;
   dim: number;
   columns: string[];
@@ -78,12 +80,12 @@ async function main(): Promise<void> {
   let sessions: SessionFactory;
   try {
     sessions = new SessionFactory({ provider: setup.provider, threads: setup.threads });
-    extractors = await createExtractors(setup.specs, sessions);
+    extractors = await createExtractors(setup.specs, sessions, { int8: setup.int8 });
   } catch (err) {
     post({ type: 'error', error: serialiseError(err) });
     return;
   }
-  const info = extractors.map((e) => ({ id: e.id, version: e.version, description: e.description, dim: e.dim, columns: e.columns, provider: e.provider }));
+  const info = extractors.map((e) => ({ id: e.id, version: e.version, variant: e.variant, description: e.description, dim: e.dim, columns: e.columns, provider: e.provider }));
   let detector: FaceDetector | undefined;
   try {
     if (setup.detector) detector = await FaceDetector.create(sessions, setup.detector);

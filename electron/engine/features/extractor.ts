@@ -16,6 +16,11 @@ export interface FeatureExtractor {
   readonly id: string;
   /** Bump when outputs change (new weights, new preprocessing): cached features of older versions are not reused. */
   readonly version: string;
+  /**
+   * A cheaper computation of the same features ('int8'): cached apart, and accepted where this
+   * version is asked for (a bundle trained on the float features runs on them, with the documented deviation).
+   */
+  readonly variant?: string;
   readonly dim: number;
   /** One name per output dimension. */
   readonly columns: string[];

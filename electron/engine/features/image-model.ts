@@ -44,6 +44,7 @@ export interface ImageModelOutput {
 export interface ImageModelConfig {
   id: string;
   version: string;
+  variant?: string;
   description: string;
   session: ModelSession;
   inputName: string;
@@ -64,6 +65,7 @@ const MAX_BATCH = 32;
 export class ImageModelExtractor implements FeatureExtractor {
   readonly id: string;
   readonly version: string;
+  readonly variant?: string;
   readonly description: string;
   readonly dim: number;
   readonly columns: string[];
@@ -76,6 +78,7 @@ export class ImageModelExtractor implements FeatureExtractor {
   ) {
     this.id = config.id;
     this.version = config.version;
+    this.variant = config.variant;
     this.description = config.description;
     this.dim = dims.reduce((a, b) => a + b, 0);
     this.columns = config.outputs.flatMap((o, k) =>
@@ -114,17 +117,24 @@ export class ImageModelExtractor implements FeatureExtractor {
     return (await this.runFrames([{ frame, faces }]))[0];
   }
 
-  /** All faces of all the frames cropped into one input, run in batches of at most MAX_BATCH. */
-  async runFrames(items: FrameFaces[]): Promise<Float32Array[][]> {
+  /** The model's input for all faces of the frames, one crop after the other (its own buffer: do not keep it). */
+  inputs(items: FrameFaces[]): { data: Float32Array; count: number; dims: number[] } {
     const { input } = this.config;
     const per = inputLength(input);
     const n = items.reduce((a, it) => a + it.faces.length, 0);
-    if (!n) return items.map(() => []);
     if (this.buffer.length < per * n) this.buffer = new Float32Array(per * n);
     let i = 0;
     for (const { frame, faces } of items) {
       for (const face of faces) sampleAffine(frame.rgb, frame.width, frame.height, cropToFrame(face, this.config.crop, input.width, input.height), input, this.buffer, per * i++);
     }
+    return { data: this.buffer.subarray(0, per * n), count: n, dims: inputDims(input, 1).slice(1) };
+  }
+
+  /** All faces of all the frames cropped into one input, run in batches of at most MAX_BATCH. */
+  async runFrames(items: FrameFaces[]): Promise<Float32Array[][]> {
+    const per = inputLength(this.config.input);
+    const n = this.inputs(items).count;
+    if (!n) return items.map(() => []);
     const rows: Float32Array[] = [];
     for (let start = 0; start < n; ) {
       const count = this.batchable ? Math.min(Math.max(1, Math.min(MAX_BATCH, Math.floor(MAX_BATCH_VALUES / per))), n - start) : 1;

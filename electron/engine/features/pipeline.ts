@@ -42,6 +42,8 @@ export interface RuntimeOptions {
   threads?: number;
   /** Worker threads running the feature extractors beside the tracking thread; 0: all in one thread (default: runtimeLayout). */
   workers?: number;
+  /** The extractors that have one run their int8 variant (faster; deviation in docs/features.md). */
+  int8?: boolean;
 }
 
 /**
@@ -110,7 +112,7 @@ export interface OpenedFeatures {
   video: VideoInfo;
   facesCsv: string;
   /** One file per extractor, in the pipeline's extractor order. */
-  blocks: { id: string; version: string; description: string; dim: number; file: string; info: NpyInfo }[];
+  blocks: { id: string; version: string; variant?: string; description: string; dim: number; file: string; info: NpyInfo }[];
   release(): void;
 }
 
@@ -139,17 +141,18 @@ export class FeaturePipeline {
     const layout = runtimeLayout(options);
     const specs = options.extractors ?? DEFAULT_EXTRACTORS;
     // the workers load their models while this thread loads its own
-    const pool = layout.workers > 0 ? ExtractorPool.create({ specs, workers: layout.workers, provider: options.provider, threads: layout.threads, detector: { minScore: options.face.minDetectionScore } }) : undefined;
+    const pool = layout.workers > 0 ? ExtractorPool.create({ specs, workers: layout.workers, provider: options.provider, threads: layout.threads, int8: options.int8, detector: { minScore: options.face.minDetectionScore } }) : undefined;
     pool?.catch(() => undefined); // awaited below, after this thread's models
     try {
       const sessions = new SessionFactory({ provider: options.provider, threads: layout.threads });
       const detector = await FaceDetector.create(sessions, { minScore: options.face.minDetectionScore });
       const mesh = await FaceMesh.create(sessions);
       // with workers, this thread only needs to know the extractors (they run there)
-      const extractors = pool ? (await pool).extractors : await createExtractors(specs, sessions);
+      const extractors = pool ? (await pool).extractors : await createExtractors(specs, sessions, { int8: options.int8 });
       let identifier: ImageModelExtractor | undefined;
       if (options.face.reid) {
-        const found = pool ? undefined : extractors.find((e) => e.id === 'faceres');
+        // re-identification keeps the float descriptor: it decides face ids, which the cache's tracking shares
+        const found = pool || options.int8 ? undefined : extractors.find((e) => e.id === 'faceres');
         identifier = (found as ImageModelExtractor | undefined) ?? ((await createExtractors(['faceres'], sessions))[0] as ImageModelExtractor);
       }
       const trackingKey = shortHash({
@@ -217,7 +220,7 @@ export class FeaturePipeline {
     try {
       if (cacheBase !== undefined && entry.has('faces.csv')) {
         // a damaged entry would change features silently: check it, and recompute it if need be
-        const files = ['faces.csv', 'geometry.npy', ...this.extractors.map((e) => extractorFile(e.id, e.version)).filter((f) => entry.has(f))];
+        const files = ['faces.csv', 'geometry.npy', ...this.extractors.map((e) => extractorFile(e)).filter((f) => entry.has(f))];
         const problem = await entry.verify(files, run.signal);
         if (problem) {
           warnings.push(`feature cache entry ${entry.dir} was not used (${problem}); recomputed`);
@@ -226,7 +229,7 @@ export class FeaturePipeline {
       }
       const cacheWarnings = [...warnings];
       const trackedNow = (): boolean => cacheBase !== undefined && entry.tracked;
-      const missingNow = (tracked: boolean): FeatureExtractor[] => this.extractors.filter((e) => !tracked || !entry.has(extractorFile(e.id, e.version)));
+      const missingNow = (tracked: boolean): FeatureExtractor[] => this.extractors.filter((e) => !tracked || !entry.has(extractorFile(e)));
       const haveTracking = trackedNow();
       const missing = missingNow(haveTracking);
       let done: ProcessResult | undefined;
@@ -253,8 +256,8 @@ export class FeaturePipeline {
       }
       if (haveTracking && !missing.length && entry.has(DECODE_WARNINGS)) warnings.push(...(JSON.parse(readFileSync(entry.path(DECODE_WARNINGS), 'utf8')) as string[]));
       const blocks = this.extractors.map((e) => {
-        const f = entry.path(extractorFile(e.id, e.version));
-        return { id: e.id, version: e.version, description: e.description, dim: e.dim, file: f, info: readNpyHeader(f) };
+        const f = entry.path(extractorFile(e));
+        return { id: e.id, version: e.version, variant: e.variant, description: e.description, dim: e.dim, file: f, info: readNpyHeader(f) };
       });
       const rows = blocks[0]?.info.rows ?? 0;
       blocks.forEach((b) => {
@@ -294,7 +297,7 @@ export class FeaturePipeline {
     const replay = replayFrom ? new TrackingReplay(replayFrom) : undefined;
     const facesCsv = replayFrom ? undefined : new FacesCsvWriter(path.join(staging, 'faces.csv'));
     const geometry = replayFrom ? undefined : new NpyWriter(path.join(staging, 'geometry.npy'), GEOMETRY_COLS);
-    const writers = missing.map((e) => new NpyWriter(path.join(staging, extractorFile(e.id, e.version)), e.dim));
+    const writers = missing.map((e) => new NpyWriter(path.join(staging, extractorFile(e)), e.dim));
     const lastSeen = new Map<number, number>();
     const table = { faceRows: 0, faceIds: new Set<number>() };
     let processed = 0;
@@ -471,9 +474,9 @@ export class FeaturePipeline {
       noFaceRows: 'NaN',
       settings: this.options.face,
       executionProvider: this.provider,
-      extractors: blocks.reduce<{ id: string; version: string; description: string; dim: number; offset: number }[]>((acc, e) => {
+      extractors: blocks.reduce<{ id: string; version: string; variant?: string; description: string; dim: number; offset: number }[]>((acc, e) => {
         const offset = acc.length ? acc[acc.length - 1].offset + acc[acc.length - 1].dim : 0;
-        acc.push({ id: e.id, version: e.version, description: e.description, dim: e.dim, offset });
+        acc.push({ id: e.id, version: e.version, ...(e.variant ? { variant: e.variant } : {}), description: e.description, dim: e.dim, offset });
         return acc;
       }, []),
       columns: this.columns,

@@ -86,6 +86,8 @@ export async function runPredictJob(
     maxGapSeconds: predictor.options.maxGapSeconds,
     face: predictor.options.video?.face,
     gaze: predictor.options.gaze !== false,
+    // the int8 variant gives other numbers: a resumed run must not mix them
+    ...(predictor.options.int8 ? { int8: true } : {}),
   };
   const settingsKey = shortHash(settings);
   const runFile = path.join(outDir, runFileName);

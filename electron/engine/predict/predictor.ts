@@ -137,7 +137,7 @@ export class Predictor {
     }
     // head pose always (it costs next to nothing), gaze unless turned off: they become CSV columns, not model inputs
     if (options.video) for (const id of [POSE_EXTRACTOR, ...(options.gaze === false ? [] : [GAZE_EXTRACTOR])]) if (!extractors.includes(id)) extractors.push(id);
-    const features = options.video && await FeaturePipeline.create({ ...options.video, provider: options.provider, threads: options.threads, extractors });
+    const features = options.video && await FeaturePipeline.create({ ...options.video, provider: options.provider, threads: options.threads, workers: options.workers, int8: options.int8, extractors });
     for (const b of features ? loaded : []) {
       for (const e of b.manifest.features.extractors) {
         const have = features?.extractors.find((x) => x.id === e.id);
