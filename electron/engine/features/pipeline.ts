@@ -48,12 +48,13 @@ export interface RuntimeOptions {
 
 /**
  * How the models share the cores unless told otherwise: extractors in worker threads beside the
- * tracking thread (one on two cores, two from four), and ONNX Runtime's threads per call sharing
- * what is left. Measured on two cores: one thread per call with the extractors in a worker beat
+ * tracking thread (none on one core, one on two or three, two from four), and ONNX Runtime's
+ * threads per call sharing what is left. Measured on two cores: one thread per call with the extractors in a worker beat
  * two threads per call in one thread (the tracking and the extractors then overlap).
  */
 export function runtimeLayout(o: RuntimeOptions, cores = Math.max(1, os.availableParallelism?.() ?? os.cpus().length)): { threads: number; workers: number } {
-  const workers = o.workers ?? (cores >= 4 ? 2 : 1);
+  // on one core a worker could only take turns with the tracking thread
+  const workers = o.workers ?? (cores >= 4 ? 2 : cores >= 2 ? 1 : 0);
   return { workers, threads: o.threads ?? Math.max(1, Math.floor(cores / (1 + workers))) };
 }
 
@@ -474,6 +475,7 @@ export class FeaturePipeline {
       noFaceRows: 'NaN',
       settings: this.options.face,
       executionProvider: this.provider,
+      models: this.modelProviders(),
       extractors: blocks.reduce<{ id: string; version: string; variant?: string; description: string; dim: number; offset: number }[]>((acc, e) => {
         const offset = acc.length ? acc[acc.length - 1].offset + acc[acc.length - 1].dim : 0;
         acc.push({ id: e.id, version: e.version, ...(e.variant ? { variant: e.variant } : {}), description: e.description, dim: e.dim, offset });

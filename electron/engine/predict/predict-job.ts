@@ -45,6 +45,8 @@ export interface RunRecord {
   settingsKey: string;
   settings: Record<string, unknown>;
   executionProvider: string;
+  /** The provider each model ran on (a model that fell back to the CPU shows here). */
+  models?: { label: string; provider: string }[];
   bundles: Predictor['bundles'];
   auThresholds: number[];
   videos: Record<string, VideoRecord>;
@@ -112,6 +114,7 @@ export async function runPredictJob(
   const write = () => {
     record.updated = new Date().toISOString();
     record.executionProvider = predictor.provider;
+    record.models = predictor.modelProviders();
     writeFileAtomic(runFile, `${JSON.stringify(record, null, 2)}\n`);
   };
   // a run that cannot even start its record stops here; later failures are reported and the run goes on

@@ -101,7 +101,13 @@ export class Predictor {
     readonly bundles: BundleInfo[],
     /** Per-AU thresholds of the ensemble: the weighted mean of the members'. */
     readonly auThresholds: number[],
+    private readonly sessions: SessionFactory,
   ) {}
+
+  /** Which provider each model runs on (the face models, the extractors' workers, the bundles); fallbacks show. */
+  modelProviders(): { label: string; provider: string }[] {
+    return this.features ? this.features.modelProviders() : this.sessions.models();
+  }
 
   static async create(options: PredictorOptions): Promise<Predictor> {
     if (!options.bundleDirs.length) throw new UserError('no model bundle to run', 'pass --bundle, or install one (affect-studio bundles)');
@@ -167,7 +173,7 @@ export class Predictor {
     // one ensemble bundle brings thresholds tuned for the ensemble; otherwise the members' weighted mean
     const auThresholds = top.length === 1 && 'members' in top[0] ? top[0].manifest.postprocess.auThresholds
       : AUS.map((_, j) => loaded.reduce((a, b, i) => a + (b.manifest.postprocess.auThresholds[j] * weights[i]) / total, 0));
-    return new Predictor(options, features, runners, bundles, auThresholds);
+    return new Predictor(options, features, runners, bundles, auThresholds, sessions);
   }
 
   get provider(): string {
