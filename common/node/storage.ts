@@ -4,7 +4,7 @@
  */
 import os from 'node:os';
 import path from 'node:path';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { UserError } from '../errors.js';
 import { fileError } from './fs-errors.js';
 
@@ -59,6 +59,74 @@ export function writeFileAtomic(file: string, data: string | Uint8Array): void {
   } catch (err) {
     rmSync(tmp, { force: true });
     throw fileError(err, file, 'write the file');
+  }
+}
+
+/**
+ * writeFileAtomic for a file written piece by piece (a long video's predictions): text goes to a
+ * temporary file beside `file`, which `close` renames into place. A failure, or `abandon`, removes
+ * the temporary file; failures are UserErrors naming `file`.
+ */
+export class AtomicFileWriter {
+  private readonly tmp: string;
+  private fd: number | undefined;
+  private pending: string[] = [];
+  private size = 0;
+  private done = false;
+
+  constructor(readonly file: string) {
+    this.tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
+  }
+
+  write(text: string): void {
+    if (this.done) throw new Error(`${this.file}: written after close`);
+    this.pending.push(text);
+    this.size += text.length;
+    if (this.size >= 1 << 16) this.flush();
+  }
+
+  /** The temporary file is made at the first write to disk: a run killed before never leaves one. */
+  private flush(): void {
+    try {
+      if (this.fd === undefined) {
+        mkdirSync(path.dirname(this.file), { recursive: true });
+        this.fd = openSync(this.tmp, 'w');
+      }
+      if (this.pending.length) writeAll(this.fd, this.pending.join(''));
+    } catch (err) {
+      this.abandon();
+      throw fileError(err, this.file, 'write the file');
+    }
+    this.pending = [];
+    this.size = 0;
+  }
+
+  close(): void {
+    this.flush();
+    try {
+      closeSync(this.fd as number);
+      this.fd = undefined;
+      renameSync(this.tmp, this.file);
+      this.done = true;
+    } catch (err) {
+      this.abandon();
+      throw fileError(err, this.file, 'write the file');
+    }
+  }
+
+  /** Drops what was written (safe to call again, after a failure, or after close). */
+  abandon(): void {
+    this.pending = [];
+    if (this.fd !== undefined) {
+      try {
+        closeSync(this.fd);
+      } catch {
+        // already unusable: the file goes anyway
+      }
+      this.fd = undefined;
+    }
+    if (!this.done) rmSync(this.tmp, { force: true });
+    this.done = true;
   }
 }
 

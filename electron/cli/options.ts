@@ -40,12 +40,14 @@ export function probability(value: string): number {
   return n;
 }
 
-/** --ep, --threads, --ffmpeg, --ffprobe: every command that runs models on video has them. */
+/** --ep, --threads, --int8, --ffmpeg, --ffprobe: every command that runs models on video has them. */
 export function addRuntimeOptions(cmd: Command): Command {
   return cmd
-    .addOption(new Option('--ep <provider>', 'where models run: auto tries the GPU (CUDA / DirectML / CoreML, then WebGPU) and falls back to the CPU')
+    .addOption(new Option('--ep <provider>', 'where models run: auto tries the GPU (CUDA / DirectML / CoreML, then WebGPU) and falls back to the CPU (affect-studio doctor shows what works here)')
       .choices([...EXECUTION_PROVIDERS]).default('auto'))
-    .option('--threads <n>', 'CPU threads ONNX Runtime may use (default: all cores)', positiveInt)
+    .option('--threads <n>', 'ONNX Runtime threads per model call (default: the cores left to each of the tracking and extractor threads; 1 on two cores)', positiveInt)
+    .option('--workers <n>', 'worker threads running the feature extractors beside the tracking (default: 1 on two or three cores, 2 from four; 0: in the tracking thread)', nonNegativeInt)
+    .option('--int8', 'run the expression and FaceRes networks quantised to 8 bits: 2× faster on the CPU, slightly different features (docs/features.md)')
     .option('--ffmpeg <path>', 'ffmpeg to decode with (default: $AFFECT_STUDIO_FFMPEG, else the bundled one)')
     .option('--ffprobe <path>', 'ffprobe to read video metadata with (default: $AFFECT_STUDIO_FFPROBE, else the bundled one)');
 }
@@ -64,6 +66,8 @@ export interface FaceFlags {
   cache: string | boolean;
   ep: string;
   threads?: number;
+  workers?: number;
+  int8?: boolean;
   ffmpeg?: string;
   ffprobe?: string;
 }
@@ -85,8 +89,8 @@ export function addFaceOptions(cmd: Command): Command {
 }
 
 /** Runtime flags → where the models run. */
-export function runtimeOptions(flags: Pick<FaceFlags, 'ep' | 'threads'>): RuntimeOptions {
-  return { provider: flags.ep as ExecutionProviderChoice, threads: flags.threads };
+export function runtimeOptions(flags: Pick<FaceFlags, 'ep' | 'threads' | 'workers' | 'int8'>): RuntimeOptions {
+  return { provider: flags.ep as ExecutionProviderChoice, threads: flags.threads, workers: flags.workers, int8: flags.int8 };
 }
 
 /** Face flags → how videos become faces and features, with the face settings resolved. */

@@ -15,6 +15,7 @@ import { Command, CommanderError } from 'commander';
 import { toolVersion } from '../../common/node/version.js';
 import { UserError } from '../../common/errors.js';
 import { collectVideos } from '../engine/jobs/inputs.js';
+import { runtimeLayout } from '../engine/features/pipeline.js';
 import { mergeShards } from '../engine/jobs/merge-shards.js';
 import type { ShardedCommand } from '../engine/jobs/shard-records.js';
 import {
@@ -84,8 +85,8 @@ function submitCommand(command: ShardedCommand): Command {
     .description(`Run \`affect-studio ${command}\` over N shards as one SLURM job array (one task per shard) into a shared --out.`)
     .usage(`<inputs and ${command} options...> --out DIR --tasks N [SLURM options]`)
     .addHelpText('after', `\nEvery other argument (inputs, ${command === 'predict' ? '--bundle, --format, ' : '--extractors, '}face and runtime options) is passed to\n` +
-      `\`affect-studio ${command}\` in every task, with --shard <task+1>/N. Each task uses --cpus-per-task threads unless\n` +
-      '--threads is given. Put --out (and --cache, for a shared feature cache) on storage every node sees.\n\n' +
+      `\`affect-studio ${command}\` in every task, with --shard <task+1>/N. Each task sizes its threads (--workers, --threads)\n` +
+      'to --cpus-per-task unless they are given. Put --out (and --cache, for a shared feature cache) on storage every node sees.\n\n' +
       'Writes DIR/slurm/<command>.sbatch, submits it, prints the job id; logs go to DIR/slurm/logs/.\n' +
       'Exit status: 0 submitted (with --wait: every video done and merged), 1 with --wait: some task or video failed, 2 nothing submitted.\n' +
       'Details: docs/cluster.md.')
@@ -94,7 +95,7 @@ function submitCommand(command: ShardedCommand): Command {
     .requiredOption('--tasks <n>', 'number of shards = array tasks', positiveInt)
     .option('--partition <name>', 'SLURM partition (default: the cluster\'s default)')
     .option('--time <limit>', 'time limit per task, e.g. 04:00:00')
-    .option('--cpus-per-task <n>', 'CPUs per task (also the ONNX Runtime threads unless --threads is given)', positiveInt, 1)
+    .option('--cpus-per-task <n>', 'CPUs per task (the task\'s threads are sized to them unless --workers/--threads are given)', positiveInt, 1)
     .option('--mem <size>', 'memory per task\'s node, e.g. 8G')
     .option('--gpus-per-task <n>', 'GPUs per task ([type:]count); pair with --ep cuda or --ep webgpu')
     .option('--sbatch-arg <arg>', 'one more sbatch option, verbatim (repeatable), e.g. --sbatch-arg=--account=lab', collect, [])
@@ -118,8 +119,11 @@ async function submitArray(command: ShardedCommand, taskArgs: string[], flags: S
   for (const p of found.problems) log(`✗ ${p.path}: ${p.message}`);
   if (!found.videos.length) throw new UserError('no video files among the inputs', 'pass video files or folders (folders are searched recursively)');
   if (flags.tasks > found.videos.length) log(`note: ${flags.tasks} tasks for ${found.videos.length} video(s): ${flags.tasks - found.videos.length} task(s) will have nothing to do`);
-  // One thread per allocated CPU: more would oversubscribe the node's other tasks.
-  const args = opts.threads === undefined ? [...taskArgs, '--threads', String(flags.cpusPerTask)] : taskArgs;
+  // Threads sized to the allocated CPUs (the node's other cores belong to other tasks): the
+  // extractor workers and ONNX Runtime threads a task of that many cores gets.
+  const layout = runtimeLayout({}, flags.cpusPerTask);
+  const sized = [...(opts.workers === undefined ? ['--workers', String(layout.workers)] : []), ...(opts.threads === undefined ? ['--threads', String(layout.threads)] : [])];
+  const args = [...taskArgs, ...sized];
   const script = buildJobScript({
     command, args, out, cwd: process.cwd(), node: process.execPath, cli: cliPath(), resources, env: studioEnv(), toolVersion: toolVersion(),
   });

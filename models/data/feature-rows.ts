@@ -69,19 +69,19 @@ export interface FeatureRowReport {
  * Every row of a features file (the first `rows` rows of several, read side by side) as a frame:
  * frame k+1 for row k, with face 0 where every value of the row is finite and none elsewhere.
  * `report` counts the rows without a face, telling the documented all-NaN rows from rows with
- * stray NaN/Inf values.
+ * stray NaN/Inf values. Streams: the files are read a chunk of rows at a time.
  */
-export function faceRowsOfFiles(files: FeatureFile[], rows = Math.min(...files.map((f) => f.info.rows)), report?: FeatureRowReport): FaceRowRef[] {
-  const out: FaceRowRef[] = Array.from({ length: rows }, (_, r) => ({ frame: r + 1, faceId: 0 }));
+export function* scanFaceRows(files: FeatureFile[], rows = Math.min(...files.map((f) => f.info.rows)), report?: FeatureRowReport): Generator<FaceRowRef> {
   const CHUNK = 1024;
-  for (const f of files) {
-    for (let start = 0; start < rows; start += CHUNK) {
-      const n = Math.min(CHUNK, rows - start);
+  for (let start = 0; start < rows; start += CHUNK) {
+    const n = Math.min(CHUNK, rows - start);
+    const out: FaceRowRef[] = Array.from({ length: n }, (_, r) => ({ frame: start + r + 1, faceId: 0 }));
+    for (const f of files) {
       const chunk = readNpyRows(f.file, f.info, start, n);
       for (let r = 0; r < n; r++) {
         const row = chunk.subarray(r * f.info.cols, (r + 1) * f.info.cols);
         if (rowHasFace(row)) continue;
-        if (report && out[start + r].faceId !== undefined) {
+        if (report && out[r].faceId !== undefined) {
           if (row.every(Number.isNaN)) report.noFace++;
           else {
             report.nonFinite++;
@@ -89,11 +89,16 @@ export function faceRowsOfFiles(files: FeatureFile[], rows = Math.min(...files.m
             report.first ??= { frame: start + r + 1, column: bad, value: row[bad] };
           }
         }
-        out[start + r].faceId = undefined;
+        out[r].faceId = undefined;
       }
     }
+    yield* out;
   }
-  return out;
+}
+
+/** scanFaceRows, all rows at once (training's frame grid). */
+export function faceRowsOfFiles(files: FeatureFile[], rows = Math.min(...files.map((f) => f.info.rows)), report?: FeatureRowReport): FaceRowRef[] {
+  return [...scanFaceRows(files, rows, report)];
 }
 
 /** The warning for rows with stray NaN/Inf, naming the first one; undefined when there are none. */

@@ -35,20 +35,39 @@ export function rowHasFace(row: ArrayLike<number>): boolean {
   return true;
 }
 
-export function buildSequences(rows: FaceRowRef[], maxGapFrames: number): TrackSequence[] {
-  const open = new Map<number, { seq: TrackSequence; lastFrame: number }>();
-  const done: TrackSequence[] = [];
-  rows.forEach((row, index) => {
+/**
+ * Builds the sequences of a table whose rows arrive one at a time (a long video's faces table is
+ * streamed, not held): `add` each row in order, then `finish`.
+ */
+export class SequenceBuilder {
+  private readonly open = new Map<number, { seq: TrackSequence; lastFrame: number }>();
+  private readonly done: TrackSequence[] = [];
+  private index = 0;
+
+  constructor(private readonly maxGapFrames: number) {}
+
+  add(row: FaceRowRef): void {
+    const index = this.index++;
     if (row.faceId === undefined) return;
-    const cur = open.get(row.faceId);
-    if (cur && row.frame - cur.lastFrame - 1 <= maxGapFrames) {
+    const cur = this.open.get(row.faceId);
+    if (cur && row.frame - cur.lastFrame - 1 <= this.maxGapFrames) {
       cur.seq.rows.push(index);
       cur.lastFrame = row.frame;
       return;
     }
-    if (cur) done.push(cur.seq);
-    open.set(row.faceId, { seq: { faceId: row.faceId, rows: [index] }, lastFrame: row.frame });
-  });
-  for (const { seq } of open.values()) done.push(seq);
-  return done.sort((a, b) => a.rows[0] - b.rows[0]);
+    if (cur) this.done.push(cur.seq);
+    this.open.set(row.faceId, { seq: { faceId: row.faceId, rows: [index] }, lastFrame: row.frame });
+  }
+
+  /** The sequences, ordered by their first row. */
+  finish(): TrackSequence[] {
+    const all = [...this.done, ...[...this.open.values()].map((o) => o.seq)];
+    return all.sort((a, b) => a.rows[0] - b.rows[0]);
+  }
+}
+
+export function buildSequences(rows: FaceRowRef[], maxGapFrames: number): TrackSequence[] {
+  const builder = new SequenceBuilder(maxGapFrames);
+  for (const row of rows) builder.add(row);
+  return builder.finish();
 }

@@ -1,10 +1,13 @@
-/** Runs the whole features pipeline on one video in a fresh process and reports its peak memory. */
-import { DEFAULT_FACE_SETTINGS } from '../../electron/engine/features/face-settings.js';
-import { FeaturePipeline } from '../../electron/engine/features/pipeline.js';
-import { resolveVideoTools } from '../../electron/engine/video/binaries.js';
+/**
+ * Runs the command line in this process (`node rss-child.js <result.json> <affect-studio args…>`)
+ * and writes its peak memory: the command's own, its worker threads included, ffmpeg not.
+ */
+import { writeFileSync } from 'node:fs';
 
-const [file, outDir] = process.argv.slice(2);
-const pipeline = await FeaturePipeline.create({ tools: resolveVideoTools(), face: DEFAULT_FACE_SETTINGS, cacheDir: false });
-const r = await pipeline.run(file, { outDir, stem: 'rss' });
-// maxRSS is in KiB
-console.log(JSON.stringify({ frames: r.frames, seconds: r.seconds, maxRssMiB: process.resourceUsage().maxRSS / 1024 }));
+const [resultFile, ...args] = process.argv.slice(2);
+process.argv = [process.argv[0], 'affect-studio', ...args];
+process.on('exit', (code) => {
+  // maxRSS is in KiB
+  writeFileSync(resultFile, JSON.stringify({ code: process.exitCode ?? code, maxRssMiB: process.resourceUsage().maxRSS / 1024 }));
+});
+await import('../../electron/cli/main.js');

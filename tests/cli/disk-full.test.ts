@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { runCli } from '../helpers/cli.js';
 import { freshDir, sampleVideo, testPatternVideo } from '../helpers/fixtures.js';
@@ -32,6 +32,10 @@ function files(dir: string): string[] {
   return readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => path.relative(dir, path.join(e.parentPath, e.name))).sort();
 }
 
+/** Bytes the files below `dir` take on the tmpfs (whole pages). */
+const fileBytes = (dir: string): number => readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile())
+  .reduce((a, e) => a + Math.ceil(statSync(path.join(e.parentPath, e.name)).size / 4096) * 4096, 0);
+
 const fresh = (name: string) => {
   const d = path.join(mountPoint, name);
   rmSync(d, { recursive: true, force: true });
@@ -43,8 +47,16 @@ describe('disk full', () => {
   it('predict: the video that does not fit fails with one line naming the file; the next one is done; run.json records both', async ({ skip }) => {
     skip(!!cannotMount, cannotMount);
     const out = fresh('pred');
-    // 472 frames of features do not fit in 2 MiB; the 72-frame clip does
-    const r = await runCli(['predict', sampleVideo('WolfgangLanger_Pexels.mp4'), sampleVideo('single_face.mp4'), '--out', out]);
+    // predict keeps no features in --out (they stream from the feature cache): leave it 96 KiB, in
+    // which the 72-frame clip's table and predictions fit and the 472-frame clip's do not
+    const filler = path.join(mountPoint, 'filler');
+    writeFileSync(filler, Buffer.alloc(2048 * 1024 - 96 * 1024 - fileBytes(mountPoint)));
+    let r;
+    try {
+      r = await runCli(['predict', sampleVideo('WolfgangLanger_Pexels.mp4'), sampleVideo('single_face.mp4'), '--out', out]);
+    } finally {
+      rmSync(filler);
+    }
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/✗ \[1\/2\] WolfgangLanger_Pexels\.mp4: .*: cannot write.* \(the disk is full\) — free some space, or write to another folder, and run again/);
     expect(r.stderr).toMatch(/✓ \[2\/2\] single_face\.mp4: 72 frames/);

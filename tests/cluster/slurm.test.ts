@@ -146,7 +146,8 @@ describe.skipIf(!cluster.ok)('SLURM job arrays on a one-node cluster', () => {
     const r = await runCli(['slurm', 'features', clips, '--out', out, '--tasks', '2', '--gpus-per-task', '1', '--ep', 'cuda', '--partition', 'debug', '--time', '00:30:00', '--dry-run']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('#SBATCH --gpus-per-task=1');
-    expect(r.stdout).toMatch(/exec "\$NODE" "\$CLI" features .* --ep cuda --threads 1 --out .* --shard "\$SHARD\/2"/);
+    // one CPU per task: the extractors in the tracking thread, one ONNX Runtime thread
+    expect(r.stdout).toMatch(/exec "\$NODE" "\$CLI" features .* --ep cuda --workers 0 --threads 1 --out .* --shard "\$SHARD\/2"/);
     expect(existsSync(path.join(out, 'slurm'))).toBe(false);
   });
 });

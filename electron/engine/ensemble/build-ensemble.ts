@@ -29,15 +29,14 @@ export interface EnsembleResult {
 /** Every candidate's predictions for the labelled validation frames (its own smoothing applied). */
 async function candidatePredictions(dir: string, files: string[], labels: LabelSet): Promise<PredictionSet> {
   const predictor = await Predictor.create({ provider: 'cpu', bundleDirs: [dir], maxGapSeconds: DEFAULT_MAX_GAP_SECONDS });
-  const blocks = precomputedBlocks(predictor.runners[0].bundle);
   const set: PredictionSet = new Map();
   for (const file of files) {
     const video = path.basename(file, '.npy');
     if (!labels.has(video)) continue;
     const h = readNpyHeader(file);
     if (h.cols !== predictor.runners[0].dim) throw new UserError(`has ${h.cols} features per frame, bundle ${path.basename(dir)} reads ${predictor.runners[0].dim}`, 'use the features the bundles were trained on', file);
-    const rows = precomputedRows(file, h, DEFAULT_FEATURES_FPS);
-    const preds = await predictor.predictRows(rows, file, blocks, maxGapFrames(predictor.options.maxGapSeconds, DEFAULT_FEATURES_FPS));
+    const rows = [...precomputedRows(file, h, DEFAULT_FEATURES_FPS)];
+    const preds = await predictor.predictTable(rows, precomputedBlocks(predictor.runners[0].bundle, file, h), maxGapFrames(predictor.options.maxGapSeconds, DEFAULT_FEATURES_FPS));
     const frames = new Map<number, { valence?: number; arousal?: number; expression?: Float32Array; au?: Float32Array }>();
     for (const p of preds) if (p.faceId !== undefined) frames.set(p.frame, { valence: p.valence, arousal: p.arousal, expression: p.expression, au: p.au });
     set.set(video, frames);

@@ -19,6 +19,8 @@ const INPUT: InputSpec = { width: SIZE, height: SIZE, channels: 'rgb', layout: '
 const CONTOUR_POINTS = 71;
 const IRIS_POINTS = 5;
 const OUTPUT_VALUES = (CONTOUR_POINTS + IRIS_POINTS) * 3;
+/** Eye crops per model call. */
+const MAX_EYES = 32;
 /** Eye crop side ÷ eye-corner distance. */
 export const EYE_CROP_SCALE = 2.3;
 /** Contour points 0 and 8 are the eye's corners: the model's outer and inner corner. */
@@ -75,19 +77,33 @@ export class IrisModel {
 
   /** Both eyes of every face, in one batch. `landmarks`: each face's 468 × 3 mesh in frame pixels. */
   async run(frame: Pick<Frame, 'rgb' | 'width' | 'height'>, faces: ArrayLike<number>[]): Promise<FaceEyes[]> {
-    if (!faces.length) return [];
+    return (await this.runFrames([{ frame, faces }]))[0];
+  }
+
+  /** Both eyes of every face of several frames, in batches of at most MAX_EYES. */
+  async runFrames(items: { frame: Pick<Frame, 'rgb' | 'width' | 'height'>; faces: ArrayLike<number>[] }[]): Promise<FaceEyes[][]> {
     const per = inputLength(INPUT);
-    const n = faces.length * 2;
+    const n = 2 * items.reduce((a, it) => a + it.faces.length, 0);
+    if (!n) return items.map(() => []);
     if (this.buffer.length < per * n) this.buffer = new Float32Array(per * n);
     const maps: Affine[] = [];
-    faces.forEach((lm) => {
-      const roll = rollOf(lm as Float32Array);
-      for (const eye of [0, 1] as const) maps.push(eyeCropToFrame(lm, eye, roll));
-    });
-    maps.forEach((m, i) => sampleAffine(frame.rgb, frame.width, frame.height, m, INPUT, this.buffer, i * per));
-    const out = await this.session.run({ input: { data: this.buffer.subarray(0, per * n), dims: [n, SIZE, SIZE, 3] } });
-    const raw = out.landmarks.data;
-    if (raw.length !== n * OUTPUT_VALUES) throw new Error(`iris model returned ${raw.length} values for ${n} eyes`);
+    for (const { frame, faces } of items) {
+      for (const lm of faces) {
+        const roll = rollOf(lm as Float32Array);
+        for (const eye of [0, 1] as const) {
+          const m = eyeCropToFrame(lm, eye, roll);
+          sampleAffine(frame.rgb, frame.width, frame.height, m, INPUT, this.buffer, maps.length * per);
+          maps.push(m);
+        }
+      }
+    }
+    const raw = new Float32Array(n * OUTPUT_VALUES);
+    for (let start = 0; start < n; start += MAX_EYES) {
+      const count = Math.min(MAX_EYES, n - start);
+      const out = await this.session.run({ input: { data: this.buffer.subarray(start * per, (start + count) * per), dims: [count, SIZE, SIZE, 3] } });
+      if (out.landmarks.data.length !== count * OUTPUT_VALUES) throw new Error(`iris model returned ${out.landmarks.data.length} values for ${count} eyes`);
+      raw.set(out.landmarks.data, start * OUTPUT_VALUES);
+    }
     const eyeAt = (i: number): EyeLandmarks => {
       const v = raw.subarray(i * OUTPUT_VALUES, (i + 1) * OUTPUT_VALUES);
       const point = (k: number): Point => applyAffine(maps[i], [v[3 * k], v[3 * k + 1]]);
@@ -100,6 +116,11 @@ export class IrisModel {
       }
       return { iris, irisRadius: radius, contour };
     };
-    return faces.map((_, f) => ({ eyes: [eyeAt(2 * f), eyeAt(2 * f + 1)] }));
+    let eye = 0;
+    return items.map(({ faces }) => faces.map(() => {
+      const e: FaceEyes = { eyes: [eyeAt(eye), eyeAt(eye + 1)] };
+      eye += 2;
+      return e;
+    }));
   }
 }

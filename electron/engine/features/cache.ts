@@ -34,7 +34,8 @@ export async function fileSha256(file: string, signal?: AbortSignal): Promise<st
 
 export const shortHash = (value: unknown): string => createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 16);
 
-export const extractorFile = (id: string, version: string): string => `${id}@${version}.npy`;
+/** An extractor's file in an entry; a variant (int8) of the same features is kept apart. */
+export const extractorFile = (e: { id: string; version: string; variant?: string }): string => `${e.id}@${e.version}${e.variant ? `~${e.variant}` : ''}.npy`;
 
 export function encodeGeometry(face: FaceGeometry): Float32Array {
   const row = new Float32Array(GEOMETRY_COLS);
@@ -90,7 +91,11 @@ const errCode = (err: unknown): string | undefined => (err as NodeJS.ErrnoExcept
 const sumFile = (name: string): string => `${name}.sha256`;
 
 export class CacheEntry {
-  constructor(readonly dir: string) {}
+  /** `checksums: false` for a scratch entry that lives only as long as its run (no cache): nothing to guard. */
+  constructor(
+    readonly dir: string,
+    private readonly options: { checksums: boolean } = { checksums: true },
+  ) {}
 
   has(file: string): boolean {
     return existsSync(path.join(this.dir, file));
@@ -154,12 +159,12 @@ export class CacheEntry {
    */
   async commit(staging: string, replace: boolean): Promise<void> {
     const names = readdirSync(staging).filter((n) => !n.endsWith('.sha256'));
-    for (const name of names) writeFileSync(path.join(staging, sumFile(name)), `${await fileSha256(path.join(staging, name))}\n`);
+    if (this.options.checksums) for (const name of names) writeFileSync(path.join(staging, sumFile(name)), `${await fileSha256(path.join(staging, name))}\n`);
     if (replace) this.commitNew(staging);
     else {
       mkdirSync(this.dir, { recursive: true });
       for (const name of names) {
-        addFile(path.join(staging, sumFile(name)), path.join(this.dir, sumFile(name)));
+        if (this.options.checksums) addFile(path.join(staging, sumFile(name)), path.join(this.dir, sumFile(name)));
         addFile(path.join(staging, name), path.join(this.dir, name));
       }
     }

@@ -8,7 +8,7 @@ import { inputLength, sampleAffine, type InputSpec } from '../face/sample.js';
 import type { ModelSession } from '../onnx/sessions.js';
 import { UserError } from '../../../common/errors.js';
 import type { Frame } from '../video/decode.js';
-import type { CropSpec, FaceGeometry, FeatureExtractor } from './extractor.js';
+import { perFrame, type CropSpec, type FaceGeometry, type FeatureExtractor, type FrameFaces } from './extractor.js';
 
 /** InsightFace's 112×112 five-point template (eyes, nose, mouth corners; image-left first). */
 export const ARCFACE_TEMPLATE_112: Point[] = [
@@ -44,6 +44,7 @@ export interface ImageModelOutput {
 export interface ImageModelConfig {
   id: string;
   version: string;
+  variant?: string;
   description: string;
   session: ModelSession;
   inputName: string;
@@ -54,9 +55,17 @@ export interface ImageModelConfig {
   source: string;
 }
 
+/**
+ * Input values per model call: small crops go many at a time (a call has a fixed cost), large ones
+ * few (ONNX Runtime keeps the activations of the largest call it saw: 16 FaceRes crops held ~250 MB).
+ */
+const MAX_BATCH_VALUES = 1 << 18;
+const MAX_BATCH = 32;
+
 export class ImageModelExtractor implements FeatureExtractor {
   readonly id: string;
   readonly version: string;
+  readonly variant?: string;
   readonly description: string;
   readonly dim: number;
   readonly columns: string[];
@@ -69,6 +78,7 @@ export class ImageModelExtractor implements FeatureExtractor {
   ) {
     this.id = config.id;
     this.version = config.version;
+    this.variant = config.variant;
     this.description = config.description;
     this.dim = dims.reduce((a, b) => a + b, 0);
     this.columns = config.outputs.flatMap((o, k) =>
@@ -104,23 +114,39 @@ export class ImageModelExtractor implements FeatureExtractor {
   }
 
   async run(frame: Frame, faces: FaceGeometry[]): Promise<Float32Array[]> {
-    if (!faces.length) return [];
+    return (await this.runFrames([{ frame, faces }]))[0];
+  }
+
+  /** The model's input for all faces of the frames, one crop after the other (its own buffer: do not keep it). */
+  inputs(items: FrameFaces[]): { data: Float32Array; count: number; dims: number[] } {
     const { input } = this.config;
     const per = inputLength(input);
-    if (this.buffer.length < per * faces.length) this.buffer = new Float32Array(per * faces.length);
-    faces.forEach((face, i) => {
-      sampleAffine(frame.rgb, frame.width, frame.height, cropToFrame(face, this.config.crop, input.width, input.height), input, this.buffer, i * per);
-    });
-    if (faces.length > 1 && this.batchable) {
+    const n = items.reduce((a, it) => a + it.faces.length, 0);
+    if (this.buffer.length < per * n) this.buffer = new Float32Array(per * n);
+    let i = 0;
+    for (const { frame, faces } of items) {
+      for (const face of faces) sampleAffine(frame.rgb, frame.width, frame.height, cropToFrame(face, this.config.crop, input.width, input.height), input, this.buffer, per * i++);
+    }
+    return { data: this.buffer.subarray(0, per * n), count: n, dims: inputDims(input, 1).slice(1) };
+  }
+
+  /** All faces of all the frames cropped into one input, run in batches of at most MAX_BATCH. */
+  async runFrames(items: FrameFaces[]): Promise<Float32Array[][]> {
+    const per = inputLength(this.config.input);
+    const n = this.inputs(items).count;
+    if (!n) return items.map(() => []);
+    const rows: Float32Array[] = [];
+    for (let start = 0; start < n; ) {
+      const count = this.batchable ? Math.min(Math.max(1, Math.min(MAX_BATCH, Math.floor(MAX_BATCH_VALUES / per))), n - start) : 1;
       try {
-        return await this.infer(this.buffer.subarray(0, per * faces.length), faces.length);
-      } catch {
+        rows.push(...(await this.infer(this.buffer.subarray(start * per, (start + count) * per), count)));
+        start += count;
+      } catch (err) {
+        if (count === 1) throw err;
         this.batchable = false; // models exported with a fixed batch of 1 take one face at a time
       }
     }
-    const rows: Float32Array[] = [];
-    for (let i = 0; i < faces.length; i++) rows.push(...(await this.infer(this.buffer.subarray(i * per, (i + 1) * per), 1)));
-    return rows;
+    return perFrame(items, rows);
   }
 
   private async infer(data: Float32Array, n: number): Promise<Float32Array[]> {

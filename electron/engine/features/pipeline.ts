@@ -6,12 +6,13 @@
  * through; everything per frame is written out as it is produced, so memory does not grow with
  * the length of the video.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { ensureFaceModel } from '../../../models/pretrained/face-models.js';
 import { cacheRoot, writeFileAtomic } from '../../../common/node/storage.js';
 import { fileError, isStorageError } from '../../../common/node/fs-errors.js';
-import { FaceDetector } from '../face/detector.js';
+import { FaceDetector, type Detection } from '../face/detector.js';
 import { FaceMesh } from '../face/landmarks.js';
 import { FaceTracker, type TrackedFace } from '../face/tracker.js';
 import type { FaceSettings } from './face-settings.js';
@@ -21,10 +22,11 @@ import { probeVideo, type VideoInfo } from '../video/probe.js';
 import type { VideoTools } from '../video/binaries.js';
 import { CacheEntry, decodeGeometry, encodeGeometry, extractorFile, fileSha256, GEOMETRY_COLS, shortHash } from './cache.js';
 import type { FaceGeometry, FeatureExtractor } from './extractor.js';
-import { FacesCsvWriter, readFacesCsv, readFacesTable, type FaceRow } from './faces-table.js';
-import { NpyWriter, readNpyHeader, readNpyRows } from '../../../models/data/npy.js';
+import { FacesCsvWriter, readFacesCsv, type FaceRow } from './faces-table.js';
+import { NpyWriter, readNpyHeader, readNpyRows, type NpyInfo } from '../../../models/data/npy.js';
 import { createExtractors, DEFAULT_EXTRACTORS } from './registry.js';
 import { ImageModelExtractor } from './image-model.js';
+import { BATCH_FRAMES, ExtractorPool, type FrameVectors } from './extractor-pool.js';
 
 /** Bump when detection, tracking or alignment logic changes, so cached tracking runs are redone. */
 export const TRACKING_VERSION = 1;
@@ -36,7 +38,24 @@ const REID_EVERY = 15;
 /** Where models run; changes speed, not results. */
 export interface RuntimeOptions {
   provider?: ExecutionProviderChoice;
+  /** ONNX Runtime threads per model call (default: the cores left to each thread, see runtimeLayout). */
   threads?: number;
+  /** Worker threads running the feature extractors beside the tracking thread; 0: all in one thread (default: runtimeLayout). */
+  workers?: number;
+  /** The extractors that have one run their int8 variant (faster; deviation in docs/features.md). */
+  int8?: boolean;
+}
+
+/**
+ * How the models share the cores unless told otherwise: extractors in worker threads beside the
+ * tracking thread (none on one core, one on two or three, two from four), and ONNX Runtime's
+ * threads per call sharing what is left. Measured on two cores: one thread per call with the extractors in a worker beat
+ * two threads per call in one thread (the tracking and the extractors then overlap).
+ */
+export function runtimeLayout(o: RuntimeOptions, cores = Math.max(1, os.availableParallelism?.() ?? os.cpus().length)): { threads: number; workers: number } {
+  // on one core a worker could only take turns with the tracking thread
+  const workers = o.workers ?? (cores >= 4 ? 2 : cores >= 2 ? 1 : 0);
+  return { workers, threads: o.threads ?? Math.max(1, Math.floor(cores / (1 + workers))) };
 }
 
 /** How videos become faces and features, all but which extractors. */
@@ -63,9 +82,9 @@ export interface VideoProgress {
   faces: number;
 }
 
-export interface VideoFeaturesResult {
+/** What became of one video: where its faces and features came from, and what the faces table holds. */
+export interface VideoFeaturesSummary {
   file: string;
-  outputs: { facesCsv: string; featuresNpy: string; meta: string };
   video: Pick<VideoInfo, 'codec' | 'width' | 'height' | 'fps' | 'variableFrameRate' | 'durationSec' | 'rotation'>;
   sha256: string;
   /** Processed frames (after stride / time range). */
@@ -78,6 +97,24 @@ export interface VideoFeaturesResult {
   cache: 'full' | 'partial' | 'none' | 'disabled';
   seconds: number;
   warnings: string[];
+}
+
+export interface VideoFeaturesResult extends VideoFeaturesSummary {
+  outputs: { facesCsv: string; featuresNpy: string; meta: string };
+}
+
+/**
+ * A video's faces and features where they lie (the cache entry, or a scratch entry without a
+ * cache), readable until `release`. `summary`'s table counts are filled only when the tracking ran
+ * now (0 otherwise): a reader that streams the table counts it itself.
+ */
+export interface OpenedFeatures {
+  summary: VideoFeaturesSummary;
+  video: VideoInfo;
+  facesCsv: string;
+  /** One file per extractor, in the pipeline's extractor order. */
+  blocks: { id: string; version: string; variant?: string; description: string; dim: number; file: string; info: NpyInfo }[];
+  release(): void;
 }
 
 export interface RunOptions {
@@ -96,24 +133,52 @@ export class FeaturePipeline {
     private readonly mesh: FaceMesh,
     private readonly identifier: ImageModelExtractor | undefined,
     private readonly trackingKey: string,
+    private readonly layout: { threads: number; workers: number },
   ) {}
 
+  private pool: ExtractorPool | undefined;
+
   static async create(options: FeaturePipelineOptions): Promise<FeaturePipeline> {
-    const sessions = new SessionFactory({ provider: options.provider, threads: options.threads });
-    const detector = await FaceDetector.create(sessions, { minScore: options.face.minDetectionScore });
-    const mesh = await FaceMesh.create(sessions);
-    const extractors = await createExtractors(options.extractors ?? DEFAULT_EXTRACTORS, sessions);
-    let identifier: ImageModelExtractor | undefined;
-    if (options.face.reid) {
-      const found = extractors.find((e) => e.id === 'faceres');
-      identifier = (found as ImageModelExtractor | undefined) ?? ((await createExtractors(['faceres'], sessions))[0] as ImageModelExtractor);
+    const layout = runtimeLayout(options);
+    const specs = options.extractors ?? DEFAULT_EXTRACTORS;
+    // the workers load their models while this thread loads its own
+    const pool = layout.workers > 0 ? ExtractorPool.create({ specs, workers: layout.workers, provider: options.provider, threads: layout.threads, int8: options.int8, detector: { minScore: options.face.minDetectionScore } }) : undefined;
+    pool?.catch(() => undefined); // awaited below, after this thread's models
+    try {
+      const sessions = new SessionFactory({ provider: options.provider, threads: layout.threads });
+      const detector = await FaceDetector.create(sessions, { minScore: options.face.minDetectionScore });
+      const mesh = await FaceMesh.create(sessions);
+      // with workers, this thread only needs to know the extractors (they run there)
+      const extractors = pool ? (await pool).extractors : await createExtractors(specs, sessions, { int8: options.int8 });
+      let identifier: ImageModelExtractor | undefined;
+      if (options.face.reid) {
+        // re-identification keeps the float descriptor: it decides face ids, which the cache's tracking shares
+        const found = pool || options.int8 ? undefined : extractors.find((e) => e.id === 'faceres');
+        identifier = (found as ImageModelExtractor | undefined) ?? ((await createExtractors(['faceres'], sessions))[0] as ImageModelExtractor);
+      }
+      const trackingKey = shortHash({
+        v: TRACKING_VERSION,
+        face: options.face,
+        models: ['blazeface', 'facemesh', ...(identifier ? ['faceres'] : [])].map((id) => path.basename(ensureFaceModel(id as 'blazeface'))),
+      });
+      const pipeline = new FeaturePipeline(options, sessions, extractors, detector, mesh, identifier, trackingKey, layout);
+      pipeline.pool = await pool;
+      return pipeline;
+    } catch (err) {
+      await (await pool?.catch(() => undefined))?.close();
+      throw err;
     }
-    const trackingKey = shortHash({
-      v: TRACKING_VERSION,
-      face: options.face,
-      models: ['blazeface', 'facemesh', ...(identifier ? ['faceres'] : [])].map((id) => path.basename(ensureFaceModel(id as 'blazeface'))),
-    });
-    return new FeaturePipeline(options, sessions, extractors, detector, mesh, identifier, trackingKey);
+  }
+
+  /** Which provider each model runs on, in this thread and in the extractors' workers (fallbacks show). */
+  modelProviders(): { label: string; provider: string }[] {
+    return [...this.sessions.models(), ...(this.pool?.models ?? []).map((m) => ({ ...m, label: `${m.label} (worker)` }))];
+  }
+
+  /** Stops the extractors' worker threads (idle ones do not keep the process alive meanwhile). */
+  async close(): Promise<void> {
+    await this.pool?.close();
+    this.pool = undefined;
   }
 
   /** The execution provider the models actually run on. */
@@ -125,7 +190,21 @@ export class FeaturePipeline {
     return this.extractors.flatMap((e) => e.columns);
   }
 
+  /** Computes (or takes from the cache) a video's faces and features, and writes the user-facing files. */
   async run(file: string, run: RunOptions): Promise<VideoFeaturesResult> {
+    const opened = await this.open(file, run);
+    try {
+      return await this.assemble(opened, run);
+    } finally {
+      opened.release();
+    }
+  }
+
+  /**
+   * Computes (or finds in the cache) a video's faces and features and gives access to their files
+   * until `release()`. Without a cache they live in a scratch folder in `run.outDir`.
+   */
+  async open(file: string, run: RunOptions): Promise<OpenedFeatures> {
     const t0 = performance.now();
     const { tools } = this.options;
     const info = await probeVideo(file, tools.ffprobe);
@@ -133,25 +212,29 @@ export class FeaturePipeline {
     const cacheBase = this.options.cacheDir === false ? undefined : (this.options.cacheDir ?? path.join(cacheRoot(), 'features'));
     removeLeftovers(run.outDir, run.stem);
     const workDir = cacheBase ? undefined : path.join(run.outDir, `.${run.stem}.work-${process.pid}`);
-    const entry = new CacheEntry(cacheBase ? path.join(cacheBase, sha256.slice(0, 16), this.trackingKey) : (workDir as string));
+    // a scratch entry is deleted at the end of the run: checksums would guard nothing
+    const entry = new CacheEntry(cacheBase ? path.join(cacheBase, sha256.slice(0, 16), this.trackingKey) : (workDir as string), { checksums: cacheBase !== undefined });
+    const release = (): void => {
+      if (workDir) rmSync(workDir, { recursive: true, force: true });
+    };
     const warnings: string[] = [];
-    if (cacheBase !== undefined && entry.has('faces.csv')) {
-      // a damaged entry would change features silently: check it, and recompute it if need be
-      const files = ['faces.csv', 'geometry.npy', ...this.extractors.map((e) => extractorFile(e.id, e.version)).filter((f) => entry.has(f))];
-      const problem = await entry.verify(files, run.signal);
-      if (problem) {
-        warnings.push(`feature cache entry ${entry.dir} was not used (${problem}); recomputed`);
-        entry.discard();
-      }
-    }
-    const cacheWarnings = [...warnings];
-    const trackedNow = (): boolean => cacheBase !== undefined && entry.tracked;
-    const missingNow = (tracked: boolean): FeatureExtractor[] => this.extractors.filter((e) => !tracked || !entry.has(extractorFile(e.id, e.version)));
-    const haveTracking = trackedNow();
-    const missing = missingNow(haveTracking);
-    let frames = 0;
-
     try {
+      if (cacheBase !== undefined && entry.has('faces.csv')) {
+        // a damaged entry would change features silently: check it, and recompute it if need be
+        const files = ['faces.csv', 'geometry.npy', ...this.extractors.map((e) => extractorFile(e)).filter((f) => entry.has(f))];
+        const problem = await entry.verify(files, run.signal);
+        if (problem) {
+          warnings.push(`feature cache entry ${entry.dir} was not used (${problem}); recomputed`);
+          entry.discard();
+        }
+      }
+      const cacheWarnings = [...warnings];
+      const trackedNow = (): boolean => cacheBase !== undefined && entry.tracked;
+      const missingNow = (tracked: boolean): FeatureExtractor[] => this.extractors.filter((e) => !tracked || !entry.has(extractorFile(e)));
+      const haveTracking = trackedNow();
+      const missing = missingNow(haveTracking);
+      let done: ProcessResult | undefined;
+
       // Another process sharing the cache may make the same entry meanwhile; its files win (see
       // CacheEntry), and whatever it lacks is then added by replaying its tracking. Twice is the
       // most that can be needed; the bound only guards against a cache folder being tampered with.
@@ -162,7 +245,7 @@ export class FeaturePipeline {
         warnings.splice(0, warnings.length, ...cacheWarnings);
         const staging = entry.stage();
         try {
-          frames = await this.process(info, staging, tracked ? entry : undefined, todo, run, warnings);
+          done = await this.process(info, staging, tracked ? entry : undefined, todo, run, warnings);
           await entry.commit(staging, !tracked);
         } catch (err) {
           rmSync(staging, { recursive: true, force: true });
@@ -173,15 +256,26 @@ export class FeaturePipeline {
         todo = missingNow(tracked);
       }
       if (haveTracking && !missing.length && entry.has(DECODE_WARNINGS)) warnings.push(...(JSON.parse(readFileSync(entry.path(DECODE_WARNINGS), 'utf8')) as string[]));
-      const result = this.assemble(info, entry, run, sha256, warnings);
-      return {
-        ...result,
-        frames: frames || result.frames,
+      const blocks = this.extractors.map((e) => {
+        const f = entry.path(extractorFile(e));
+        return { id: e.id, version: e.version, variant: e.variant, description: e.description, dim: e.dim, file: f, info: readNpyHeader(f) };
+      });
+      const rows = blocks[0]?.info.rows ?? 0;
+      blocks.forEach((b) => {
+        if (b.info.rows !== rows) throw new Error(`cache entry ${entry.dir}: ${b.id} has ${b.info.rows} rows, expected ${rows}; clear the cache folder`);
+      });
+      const table = done?.table;
+      const summary: VideoFeaturesSummary = {
+        file: info.path, video: videoFields(info), sha256,
+        frames: done?.frames ?? 0, rows, faceRows: table?.faceRows ?? 0, faceIds: table ? [...table.faceIds].sort((a, b) => a - b) : [],
         cache: !cacheBase ? 'disabled' : !haveTracking ? 'none' : missing.length ? 'partial' : 'full',
         seconds: (performance.now() - t0) / 1000,
+        warnings,
       };
-    } finally {
-      if (workDir) rmSync(workDir, { recursive: true, force: true });
+      return { summary, video: info, facesCsv: entry.path('faces.csv'), blocks, release };
+    } catch (err) {
+      release();
+      throw err;
     }
   }
 
@@ -193,7 +287,7 @@ export class FeaturePipeline {
     missing: FeatureExtractor[],
     run: RunOptions,
     warnings: string[],
-  ): Promise<number> {
+  ): Promise<ProcessResult> {
     const o = this.options;
     const f = o.face;
     const decoder = new VideoDecoder(info, { ffmpeg: o.tools.ffmpeg, ffprobe: o.tools.ffprobe, stride: f.stride, start: f.start ?? undefined, end: f.end ?? undefined, maxSide: f.maxSide, signal: run.signal });
@@ -204,34 +298,77 @@ export class FeaturePipeline {
     const replay = replayFrom ? new TrackingReplay(replayFrom) : undefined;
     const facesCsv = replayFrom ? undefined : new FacesCsvWriter(path.join(staging, 'faces.csv'));
     const geometry = replayFrom ? undefined : new NpyWriter(path.join(staging, 'geometry.npy'), GEOMETRY_COLS);
-    const writers = missing.map((e) => new NpyWriter(path.join(staging, extractorFile(e.id, e.version)), e.dim));
+    const writers = missing.map((e) => new NpyWriter(path.join(staging, extractorFile(e)), e.dim));
     const lastSeen = new Map<number, number>();
+    const table = { faceRows: 0, faceIds: new Set<number>() };
     let processed = 0;
     let lastTime = 0;
+    // Extractor vectors of the frames so far, written in frame order as they become ready: from
+    // the workers (while this thread tracks the next frames), or computed here with workers: 0.
+    const pool = missing.length ? this.pool : undefined;
+    const which = missing.map((e) => this.extractors.indexOf(e));
+    const queue: (Promise<FrameVectors> | FrameVectors | undefined)[] = [];
+    const maxQueued = 2 * BATCH_FRAMES * this.layout.workers;
+    let submitted = 0; // pool frames in the queue
+    const drain = async (keep: number): Promise<void> => {
+      while (queue.length > keep) {
+        const head = queue.shift();
+        if (head instanceof Promise) {
+          // the oldest frame may still wait in a batch not sent yet (frames without a face fill the queue, not batches)
+          if (pool && submitted <= pool.unsent) pool.flush();
+          submitted--;
+        }
+        const vectors = await head;
+        if (!vectors) for (const w of writers) w.append(undefined);
+        else vectors.forEach((perFace, i) => perFace.forEach((v) => writers[i].append(v)));
+      }
+    };
+    const extract = async (frame: Frame, faces: FaceGeometry[], reused?: Float32Array[]): Promise<void> => {
+      if (!writers.length) return;
+      if (!faces.length) queue.push(undefined);
+      else if (pool) {
+        const vectors = pool.submit(frame, faces, which);
+        vectors.catch(() => undefined); // a failure surfaces where it is awaited, or not at all after an earlier one
+        queue.push(vectors);
+        submitted++;
+      }
+      else {
+        const vectors: FrameVectors = [];
+        for (const e of missing) vectors.push(e === this.identifier && reused ? reused : await e.run(frame, faces));
+        queue.push(vectors);
+      }
+      await drain(maxQueued);
+    };
+    // With workers, the detector runs there on the frames ahead that the tracker will want it for
+    // (while this thread tracks the frames before them); a frame it was not asked for detects here.
+    const detected = new Map<number, Promise<Detection[]>>();
+    const frames = tracker && this.pool ? lookAhead(decoder, DETECT_AHEAD, (frame, ahead) => {
+      if (!tracker.willDetect(ahead)) return;
+      const found = (this.pool as ExtractorPool).detect(frame);
+      found.catch(() => undefined); // awaited by the tracker, unless decoding stops first
+      detected.set(frame.frame, found);
+    }) : decoder;
     try {
-      for await (const frame of decoder) {
+      for await (const frame of frames) {
         let faces: FaceGeometry[];
         let rows: FaceRow[];
         if (tracker) {
-          const found = await tracker.process(frame);
+          const found = await tracker.process(frame, detected.get(frame.frame));
+          detected.delete(frame.frame);
           // Extractors see the geometry as the cache stores it (float32), exactly what a later
           // replay of this entry gives them: features are then the same bytes whether computed
           // now or added later from the cache (merged shard outputs must match a single run).
           const tracked = found.map((f) => ({ ...f, ...decodeGeometry(encodeGeometry(f)) }));
-          const vectors = await this.reidentify(tracker, frame, tracked, lastSeen, processed);
+          // in-process, the descriptors made for re-identification serve as features too
+          const vectors = await this.reidentify(tracker, frame, tracked, lastSeen, processed, !pool && missing.includes(this.identifier as FeatureExtractor));
           faces = tracked;
           rows = tracked.map((f, i) => ({ frame: frame.frame, timestamp: frame.time, face: { faceId: f.faceId, box: f.box, score: f.score, keypoints: found[i].keypoints, roll: found[i].roll } }));
-          for (const [i, writer] of writers.entries()) {
-            const e = missing[i];
-            const out = e === this.identifier && vectors ? vectors : await e.run(frame, faces);
-            for (const v of out) writer.append(v);
-          }
+          await extract(frame, faces, vectors);
         } else {
           ({ rows, faces } = await (replay as TrackingReplay).take(frame.frame));
-          for (const [i, writer] of writers.entries()) for (const v of await missing[i].run(frame, faces)) writer.append(v);
+          await extract(frame, faces);
         }
         if (!faces.length) {
-          for (const w of writers) w.append(undefined);
           rows = [{ frame: frame.frame, timestamp: frame.time }];
           facesCsv?.append(rows[0]);
           geometry?.append(undefined);
@@ -241,10 +378,17 @@ export class FeaturePipeline {
             geometry.append(encodeGeometry(faces[i]));
           });
         }
+        for (const r of rows) {
+          if (!r.face) continue;
+          table.faceRows++;
+          table.faceIds.add(r.face.faceId);
+        }
         processed++;
         lastTime = frame.time;
         run.onProgress?.({ file: info.path, done: processed, total: Math.max(total, processed), time: lastTime, faces: faces.length });
       }
+      pool?.flush();
+      await drain(0);
       warnings.push(...decoder.stats.warnings);
       // kept with the tracking run, so a video taken from the cache still says it was truncated
       if (!replayFrom) writeFileAtomic(path.join(staging, DECODE_WARNINGS), `${JSON.stringify(decoder.stats.warnings)}\n`);
@@ -252,7 +396,7 @@ export class FeaturePipeline {
       facesCsv?.close();
       geometry?.close();
       for (const w of writers) w.close();
-      return processed;
+      return { frames: processed, table };
     } catch (err) {
       facesCsv?.abandon();
       geometry?.abandon();
@@ -266,9 +410,8 @@ export class FeaturePipeline {
    * frames of a track). When the descriptor is also a requested feature, all faces get one and the
    * vectors are returned for reuse.
    */
-  private async reidentify(tracker: FaceTracker, frame: Frame, faces: TrackedFace[], lastSeen: Map<number, number>, index: number): Promise<Float32Array[] | undefined> {
+  private async reidentify(tracker: FaceTracker, frame: Frame, faces: TrackedFace[], lastSeen: Map<number, number>, index: number, wantAll: boolean): Promise<Float32Array[] | undefined> {
     if (!this.identifier || !faces.length) return undefined;
-    const wantAll = this.extractors.includes(this.identifier);
     const due = faces.filter((f) => f.isNew || index - (lastSeen.get(f.faceId) ?? -Infinity) >= REID_EVERY);
     if (!due.length && !wantAll) return undefined;
     const targets = wantAll ? faces : due;
@@ -283,32 +426,29 @@ export class FeaturePipeline {
   }
 
   /** Writes the user-facing files from a complete cache entry. */
-  private assemble(info: VideoInfo, entry: CacheEntry, run: RunOptions, sha256: string, warnings: string[]) {
+  private async assemble(opened: OpenedFeatures, run: RunOptions): Promise<VideoFeaturesResult> {
+    const { blocks, summary } = opened;
     mkdirSync(run.outDir, { recursive: true });
     const facesCsv = path.join(run.outDir, `${run.stem}.faces.csv`);
     const featuresNpy = path.join(run.outDir, `${run.stem}.features.npy`);
     const meta = path.join(run.outDir, `${run.stem}.features.json`);
-    const headers = this.extractors.map((e) => readNpyHeader(entry.path(extractorFile(e.id, e.version))));
-    const rows = headers[0]?.rows ?? 0;
-    headers.forEach((h, i) => {
-      if (h.rows !== rows) throw new Error(`cache entry ${entry.dir}: ${this.extractors[i].id} has ${h.rows} rows, expected ${rows}; clear the cache folder`);
-    });
+    const rows = summary.rows;
     const tmpNpy = `${featuresNpy}.${process.pid}.tmp`;
-    const facesText = readFileSync(entry.path('faces.csv'));
+    const tmpCsv = `${facesCsv}.${process.pid}.tmp`;
     // disk full half-way: no temporary file stays behind, and the error names the file
     try {
-      const writer = new NpyWriter(tmpNpy, this.extractors.reduce((a, e) => a + e.dim, 0), 256);
+      const writer = new NpyWriter(tmpNpy, blocks.reduce((a, b) => a + b.dim, 0), 256);
       try {
         const CHUNK = 256;
         const row = new Float32Array(writer.cols);
         for (let start = 0; start < rows; start += CHUNK) {
           const n = Math.min(CHUNK, rows - start);
-          const blocks = this.extractors.map((e, i) => readNpyRows(entry.path(extractorFile(e.id, e.version)), headers[i], start, n));
+          const data = blocks.map((b) => readNpyRows(b.file, b.info, start, n));
           for (let r = 0; r < n; r++) {
             let off = 0;
-            blocks.forEach((b, i) => {
-              row.set(b.subarray(r * headers[i].cols, (r + 1) * headers[i].cols), off);
-              off += headers[i].cols;
+            data.forEach((d, i) => {
+              row.set(d.subarray(r * blocks[i].info.cols, (r + 1) * blocks[i].info.cols), off);
+              off += blocks[i].info.cols;
             });
             writer.append(row);
           }
@@ -317,33 +457,74 @@ export class FeaturePipeline {
       } finally {
         writer.abandon();
       }
-      writeFileAtomic(facesCsv, facesText);
+      copyFileSync(opened.facesCsv, tmpCsv);
+      renameSync(tmpCsv, facesCsv);
       renameSync(tmpNpy, featuresNpy);
     } catch (err) {
       rmSync(tmpNpy, { force: true });
+      rmSync(tmpCsv, { force: true });
       throw storageError(err, featuresNpy);
     }
 
-    const stats = summariseFaces(readFacesTable({ text: facesText }));
-    const video = { codec: info.codec, width: info.width, height: info.height, fps: info.fps, variableFrameRate: info.variableFrameRate, durationSec: info.durationSec, rotation: info.rotation };
+    const stats = await summariseFaces(readFacesCsv(opened.facesCsv));
     const metaJson = {
       format: 'affect-studio features v1',
-      video: { file: path.resolve(info.path), sha256, ...video },
+      video: { file: path.resolve(opened.video.path), sha256: summary.sha256, ...summary.video },
       rows,
       rowsAlignWith: path.basename(facesCsv),
       noFaceRows: 'NaN',
       settings: this.options.face,
       executionProvider: this.provider,
-      extractors: this.extractors.reduce<{ id: string; version: string; description: string; dim: number; offset: number }[]>((acc, e) => {
+      models: this.modelProviders(),
+      extractors: blocks.reduce<{ id: string; version: string; variant?: string; description: string; dim: number; offset: number }[]>((acc, e) => {
         const offset = acc.length ? acc[acc.length - 1].offset + acc[acc.length - 1].dim : 0;
-        acc.push({ id: e.id, version: e.version, description: e.description, dim: e.dim, offset });
+        acc.push({ id: e.id, version: e.version, ...(e.variant ? { variant: e.variant } : {}), description: e.description, dim: e.dim, offset });
         return acc;
       }, []),
       columns: this.columns,
-      warnings,
+      warnings: summary.warnings,
     };
     writeFileAtomic(meta, `${JSON.stringify(metaJson, null, 2)}\n`);
-    return { file: info.path, outputs: { facesCsv, featuresNpy, meta }, video, sha256, frames: stats.frames, rows, faceRows: stats.faceRows, faceIds: stats.faceIds, warnings };
+    return { ...summary, outputs: { facesCsv, featuresNpy, meta }, frames: summary.frames || stats.frames, faceRows: stats.faceRows, faceIds: stats.faceIds };
+  }
+}
+
+interface ProcessResult {
+  frames: number;
+  table: { faceRows: number; faceIds: Set<number> };
+}
+
+function videoFields(info: VideoInfo): VideoFeaturesSummary['video'] {
+  return { codec: info.codec, width: info.width, height: info.height, fps: info.fps, variableFrameRate: info.variableFrameRate, durationSec: info.durationSec, rotation: info.rotation };
+}
+
+/** Frames decoded ahead of the one being tracked, to detect faces in them meanwhile. */
+const DETECT_AHEAD = 4;
+
+/**
+ * The frames of `source`, read up to `depth` frames ahead of the consumer; `onAhead(frame, k)` is
+ * called for each when it is read, k being how many frames after the consumer's next one it is.
+ */
+async function* lookAhead(source: AsyncIterable<Frame>, depth: number, onAhead: (frame: Frame, ahead: number) => void): AsyncGenerator<Frame> {
+  const it = source[Symbol.asyncIterator]();
+  const buffered: Frame[] = [];
+  let ended = false;
+  try {
+    for (;;) {
+      while (!ended && buffered.length < depth) {
+        const next = await it.next();
+        if (next.done) ended = true;
+        else {
+          onAhead(next.value, buffered.length);
+          buffered.push(next.value);
+        }
+      }
+      const frame = buffered.shift();
+      if (!frame) return;
+      yield frame;
+    }
+  } finally {
+    await it.return?.();
   }
 }
 
@@ -375,13 +556,20 @@ function scaleRow(row: FaceRow, s: number): FaceRow {
   };
 }
 
-function summariseFaces(rows: FaceRow[]): { frames: number; faceRows: number; faceIds: number[] } {
-  const withFace = rows.filter((r) => r.face);
-  return {
-    frames: new Set(rows.map((r) => r.frame)).size,
-    faceRows: withFace.length,
-    faceIds: [...new Set(withFace.map((r) => r.face?.faceId as number))].sort((a, b) => a - b),
-  };
+/** Frames, face rows and face ids of a faces table, read as it streams. */
+async function summariseFaces(rows: AsyncIterable<FaceRow>): Promise<{ frames: number; faceRows: number; faceIds: number[] }> {
+  let frames = 0;
+  let last: number | undefined;
+  let faceRows = 0;
+  const ids = new Set<number>();
+  for await (const r of rows) {
+    if (r.frame !== last) frames++;
+    last = r.frame;
+    if (!r.face) continue;
+    faceRows++;
+    ids.add(r.face.faceId);
+  }
+  return { frames, faceRows, faceIds: [...ids].sort((a, b) => a - b) };
 }
 
 /**

@@ -12,7 +12,7 @@ import { defaultIntrinsics, estimateHeadPose, type HeadPose } from '../face/head
 import { IrisModel } from '../face/iris.js';
 import type { SessionFactory } from '../onnx/sessions.js';
 import type { Frame } from '../video/decode.js';
-import type { FaceGeometry, FeatureExtractor } from './extractor.js';
+import type { FaceGeometry, FeatureExtractor, FrameFaces } from './extractor.js';
 
 /** The pose of one face, or undefined when the fit cannot be made (degenerate landmarks). */
 function poseOf(face: FaceGeometry, frame: Pick<Frame, 'width' | 'height'>, model: CanonicalFace): HeadPose | undefined {
@@ -61,14 +61,20 @@ export class GazeExtractor implements FeatureExtractor {
   }
 
   async run(frame: Frame, faces: FaceGeometry[]): Promise<Float32Array[]> {
-    const eyes = await this.iris.run(frame, faces.map((f) => f.landmarks));
-    const camera = defaultIntrinsics(frame.width, frame.height);
-    return faces.map((face, i) => {
-      const pose = poseOf(face, frame, this.model);
-      if (!pose) return missing(this.dim);
-      const g = estimateGaze(face.landmarks, eyes[i], pose, camera, this.model);
-      const v = Float32Array.from([...g.vectors[0], ...g.vectors[1], ...g.angle]);
-      return v.every(Number.isFinite) ? v : missing(this.dim);
+    return (await this.runFrames([{ frame, faces }]))[0];
+  }
+
+  async runFrames(items: FrameFaces[]): Promise<Float32Array[][]> {
+    const eyes = await this.iris.runFrames(items.map(({ frame, faces }) => ({ frame, faces: faces.map((f) => f.landmarks) })));
+    return items.map(({ frame, faces }, k) => {
+      const camera = defaultIntrinsics(frame.width, frame.height);
+      return faces.map((face, i) => {
+        const pose = poseOf(face, frame, this.model);
+        if (!pose) return missing(this.dim);
+        const g = estimateGaze(face.landmarks, eyes[k][i], pose, camera, this.model);
+        const v = Float32Array.from([...g.vectors[0], ...g.vectors[1], ...g.angle]);
+        return v.every(Number.isFinite) ? v : missing(this.dim);
+      });
     });
   }
 }

@@ -190,6 +190,8 @@ function writeMergedRecord(dir: string, base: ShardRecord, found: Found, shards:
     updated: records.map((r) => r.updated).sort().reverse()[0],
     // one provider when all shards agree, otherwise all of them (per node under `nodes`)
     executionProvider: providers.join(', '),
+    // the per-model providers when every shard ran its models alike (`nodes` says which node ran what)
+    models: new Set(records.map((r) => JSON.stringify(r.models))).size === 1 ? records[0].models : undefined,
     videos,
   };
   const merged: Record<string, unknown> = {};

@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
 import { UserError } from '../../../common/errors.js';
+import { GraphBuilder } from '../../../models/onnx/builder.js';
 
 export const EXECUTION_PROVIDERS = ['auto', 'cpu', 'webgpu', 'cuda', 'dml', 'coreml'] as const;
 export type ExecutionProviderChoice = (typeof EXECUTION_PROVIDERS)[number];
@@ -99,6 +100,7 @@ export class SessionFactory {
   readonly attempts: ProviderAttempt[] = [];
   private readonly candidates: ExecutionProvider[];
   private readonly threads: number;
+  private readonly made: { label: string; provider: string }[] = [];
 
   constructor(options: SessionFactoryOptions = {}) {
     this.requested = options.provider ?? 'auto';
@@ -116,6 +118,11 @@ export class SessionFactory {
       }
     } else this.candidates = [this.requested];
     this.threads = options.threads ?? Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
+  }
+
+  /** Every session made so far and the provider it runs on (a fallback shows here). */
+  models(): { label: string; provider: string }[] {
+    return this.made.map((m) => ({ ...m }));
   }
 
   /** The provider sessions run on so far (the first that worked), or undefined before any session. */
@@ -146,6 +153,7 @@ export class SessionFactory {
           extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
         });
         if (!this.attempts.some((a) => a.provider === provider && a.ok)) this.attempts.push({ provider, ok: true });
+        this.made.push({ label, provider });
         return new ModelSession(label, provider, session);
       } catch (err) {
         const message = (err as Error).message.split('\n')[0];
@@ -158,6 +166,56 @@ export class SessionFactory {
     throw new UserError(`cannot load model ${label} (${errors.join('; ')})`,
       this.requested === 'auto' || this.requested === 'cpu' ? 'the model file may be corrupt: delete it so it is rebuilt, or reinstall it' : 'try --ep auto or --ep cpu', where);
   }
+}
+
+/** What the machine offers for one execution provider. */
+export interface ProviderReport {
+  provider: ExecutionProvider;
+  /** In this onnxruntime-node build (listSupportedBackends). */
+  bundled: boolean;
+  /** A session could be made on it. */
+  usable: boolean;
+  /** Why not (or undefined). */
+  reason?: string;
+}
+
+/** A one-op model: enough to see whether a provider can make a session at all. */
+function probeModel(): Uint8Array {
+  const b = new GraphBuilder('probe');
+  b.expose(b.op('Relu', [b.input('x', [1])]), 'y');
+  return b.build({ producer: 'affect-studio provider probe' });
+}
+
+/**
+ * Tries every execution provider of this platform (and any other the build bundles) with a tiny
+ * model, and says which `auto` picks and why: the first that works in autoProviderOrder, skipping
+ * those whose libraries are missing.
+ */
+export async function probeProviders(platform: NodeJS.Platform = process.platform): Promise<{ providers: ProviderReport[]; auto: ExecutionProvider; why: string }> {
+  const bundled = new Set(ort.listSupportedBackends().map((b) => b.name));
+  const order = autoProviderOrder(platform);
+  const all = [...new Set<ExecutionProvider>([...order, ...EXECUTION_PROVIDERS.filter((p): p is ExecutionProvider => p !== 'auto' && bundled.has(p))])];
+  const model = probeModel();
+  const providers: ProviderReport[] = [];
+  for (const provider of all) {
+    const missing = provider === 'cuda' && !cudaInstalled() ? 'CUDA provider library not installed (run onnxruntime-node\'s install script with --onnxruntime-node-install=cuda12)'
+      : provider === 'webgpu' && !vulkanLoaderPresent() ? 'no Vulkan loader (libvulkan.so.1)' : undefined;
+    if (missing) {
+      providers.push({ provider, bundled: bundled.has(provider), usable: false, reason: missing });
+      continue;
+    }
+    const f = new SessionFactory({ provider });
+    try {
+      await (await f.create(model, 'probe')).release();
+      providers.push({ provider, bundled: bundled.has(provider), usable: true });
+    } catch (err) {
+      providers.push({ provider, bundled: bundled.has(provider), usable: false, reason: f.attempts[0]?.error ?? (err as Error).message.split('\n')[0] });
+    }
+  }
+  const auto = order.find((p) => providers.find((r) => r.provider === p)?.usable) ?? 'cpu';
+  const passed = order.slice(0, order.indexOf(auto)).map((p) => `${p}: ${providers.find((r) => r.provider === p)?.reason ?? 'not usable'}`);
+  const why = `first usable in ${platform}'s order ${order.join(' → ')}${passed.length ? `; passed over ${passed.join('; ')}` : ''}`;
+  return { providers, auto, why };
 }
 
 function isCorruptModel(message: string): boolean {

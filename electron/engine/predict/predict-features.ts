@@ -4,16 +4,16 @@
  * held-out features. A row with a NaN or infinite value is a frame without a face (models/temporal/sequences.ts);
  * every row becomes a CSV row.
  */
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { readNpyHeader, type NpyInfo } from '../../../models/data/npy.js';
-import { faceRowsOfFiles, nonFiniteWarning, type FeatureRowReport } from '../../../models/data/feature-rows.js';
+import { scanFaceRows, nonFiniteWarning, type FeatureRowReport } from '../../../models/data/feature-rows.js';
 import { maxGapFrames } from '../../../models/temporal/sequences.js';
 import { writeFileAtomic } from '../../../common/node/storage.js';
 import { toolVersion } from '../../../common/node/version.js';
 import { describeError, UserError } from '../../../common/errors.js';
-import { predictionFileName, writePredictions, type PredictionFormat } from '../export/prediction-csv.js';
-import { precomputedBlocks, type Predictor } from './predictor.js';
+import { predictionFileName, predictionWriter, type PredictionFormat, type PredictionWriter } from '../export/prediction-csv.js';
+import { precomputedBlocks, type FaceRowInfo, type Predictor } from './predictor.js';
 import { RUN_FILE, type RunRecord, type VideoRecord } from './predict-job.js';
 
 export { DEFAULT_FEATURES_FPS } from '../../../models/temporal/sequences.js';
@@ -29,38 +29,51 @@ export function featureFiles(dir: string): string[] {
 /**
  * The rows of a precomputed features file as face rows: row k−1 is frame k at (k−1)/fps seconds,
  * one face (id 0) where every value is finite, none where any is not (the rule training follows too).
+ * Streams the file; `report` is complete once the rows have all been read.
  */
-export function precomputedRows(file: string, h: NpyInfo, fps: number, report?: FeatureRowReport): { frame: number; timestamp: number; faceId?: number }[] {
-  return faceRowsOfFiles([{ file, info: h }], h.rows, report).map((r) => ({ ...r, timestamp: (r.frame - 1) / fps }));
+export function* precomputedRows(file: string, h: NpyInfo, fps: number, report?: FeatureRowReport): Generator<FaceRowInfo> {
+  for (const r of scanFaceRows([{ file, info: h }], h.rows, report)) yield { ...r, timestamp: (r.frame - 1) / fps };
 }
 
 export async function predictFeatureFiles(predictor: Predictor, files: string[], o: { outDir: string; format: PredictionFormat; fps: number; onVideo?: (r: VideoRecord & { stem: string }) => void; onRunFileError?: (err: UserError) => void }): Promise<RunRecord> {
   const bundle = predictor.runners[0].bundle;
-  const blocks = precomputedBlocks(bundle);
   const dim = bundle.manifest.features.dim;
   const record: RunRecord = {
     tool: 'affect-studio', version: toolVersion(), started: new Date().toISOString(), updated: '', settingsKey: '',
     settings: { format: o.format, precomputedFeatures: path.dirname(files[0]), fps: o.fps, maxGapSeconds: predictor.options.maxGapSeconds },
     executionProvider: predictor.provider, bundles: predictor.bundles, auThresholds: predictor.auThresholds, videos: {},
   };
-  for (const file of files) {
+  const workDir = path.join(o.outDir, `.work-${process.pid}`);
+  try {
+    for (const file of files) await predictFile(file);
+  } finally {
+    rmSync(workDir, { recursive: true, force: true });
+  }
+  return record;
+
+  async function predictFile(file: string): Promise<void> {
     const stem = path.basename(file, '.npy');
     const t0 = performance.now();
     let entry: VideoRecord;
+    let writer: PredictionWriter | undefined;
     try {
       const h = readNpyHeader(file);
       if (h.cols !== dim) throw new UserError(`has ${h.cols} features per frame, the bundle reads ${dim}`, 'use features made with the backbone(s) the bundle was trained on', file);
+      // the first pass over the rows fills the report; the later ones must not count again
       const report: FeatureRowReport = { noFace: 0, nonFinite: 0 };
-      const faceRows = precomputedRows(file, h, o.fps, report);
-      const rows = await predictor.predictRows(faceRows, file, blocks, maxGapFrames(predictor.options.maxGapSeconds, o.fps));
+      let scans = 0;
+      const source = () => precomputedRows(file, h, o.fps, scans++ === 0 ? report : undefined);
       const output = path.join(o.outDir, predictionFileName(stem, o.format));
-      const formatWarnings = writePredictions(output, o.format, stem, rows, predictor.auThresholds, file);
+      writer = predictionWriter(output, o.format, stem, predictor.auThresholds, file);
+      const table = await predictor.predictRows(source, precomputedBlocks(bundle, file, h), maxGapFrames(predictor.options.maxGapSeconds, o.fps), { workDir, sink: writer });
+      const formatWarnings = writer.finish();
       const warnings = [nonFiniteWarning(report), ...formatWarnings].filter((w): w is string => !!w);
       entry = {
-        file, status: 'done', output: path.basename(output), frames: h.rows, faceRows: faceRows.filter((r) => r.faceId !== undefined).length, faceIds: [0],
+        file, status: 'done', output: path.basename(output), frames: h.rows, faceRows: table.faceRows, faceIds: [0],
         noFaceFrames: report.noFace, seconds: (performance.now() - t0) / 1000, ...(warnings.length ? { warnings } : {}),
       };
     } catch (err) {
+      writer?.abandon();
       entry = { file, status: 'failed', seconds: (performance.now() - t0) / 1000, error: describeError(err) };
     }
     record.videos[stem] = entry;
@@ -72,5 +85,4 @@ export async function predictFeatureFiles(predictor: Predictor, files: string[],
     }
     o.onVideo?.({ ...entry, stem });
   }
-  return record;
 }

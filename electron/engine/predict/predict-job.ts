@@ -14,7 +14,7 @@ import { fileSha256, shortHash } from '../features/cache.js';
 import type { VideoProgress } from '../features/pipeline.js';
 import { assignStems, type VideoInput } from '../jobs/inputs.js';
 import { toolVersion } from '../../../common/node/version.js';
-import { abawFile, predictionFileName, writePredictions, type PredictionFormat } from '../export/prediction-csv.js';
+import { abawFile, predictionFileName, predictionWriter, type PredictionFormat, type PredictionWriter } from '../export/prediction-csv.js';
 import type { Predictor } from './predictor.js';
 import { faceWarnings } from './video-warnings.js';
 
@@ -46,6 +46,8 @@ export interface RunHeader {
   settingsKey: string;
   settings: Record<string, unknown>;
   executionProvider: string;
+  /** The provider each model ran on (a model that fell back to the CPU shows here). */
+  models?: { label: string; provider: string }[];
 }
 
 export interface RunRecord extends RunHeader {
@@ -90,6 +92,8 @@ export async function runPredictJob(
     maxGapSeconds: predictor.options.maxGapSeconds,
     face: predictor.options.video?.face,
     gaze: predictor.options.gaze !== false,
+    // the int8 variant gives other numbers: a resumed run must not mix them
+    ...(predictor.options.int8 ? { int8: true } : {}),
   };
   const settingsKey = shortHash(settings);
   const runFile = path.join(outDir, runFileName);
@@ -114,6 +118,7 @@ export async function runPredictJob(
   const write = () => {
     record.updated = new Date().toISOString();
     record.executionProvider = predictor.provider;
+    record.models = predictor.modelProviders();
     writeFileAtomic(runFile, `${JSON.stringify(record, null, 2)}\n`);
   };
   // a run that cannot even start its record stops here; later failures are reported and the run goes on
@@ -140,15 +145,18 @@ export async function runPredictJob(
     const t0 = performance.now();
     const workDir = path.join(workRoot, video.stem);
     let entry: VideoRecord;
+    let writer: PredictionWriter | undefined;
     try {
-      const { rows, features, timings } = await predictor.predict(video.file, { workDir, stem: video.stem, onProgress: events.onProgress, signal: options.signal });
-      const formatWarnings = writePredictions(output, format, video.stem, rows, predictor.auThresholds, video.file);
+      writer = predictionWriter(output, format, video.stem, predictor.auThresholds, video.file);
+      const { features, table, timings } = await predictor.predict(video.file, { workDir, stem: video.stem, onProgress: events.onProgress, signal: options.signal }, writer);
+      const formatWarnings = writer.finish();
       entry = {
         file: video.file, sha256: features.sha256, status: 'done', output: path.basename(output), frames: features.frames, faceRows: features.faceRows, faceIds: features.faceIds,
         seconds: (performance.now() - t0) / 1000, timings, featuresFromCache: features.cache,
-        warnings: [...(video.renamed ? [video.renamed] : []), ...features.warnings, ...faceWarnings(rows), ...formatWarnings],
+        warnings: [...(video.renamed ? [video.renamed] : []), ...features.warnings, ...faceWarnings(table), ...formatWarnings],
       };
     } catch (err) {
+      writer?.abandon();
       if ((err as Error).name === 'AbortError') throw err;
       // disk full or a read-only folder somewhere under --out: name the folder, not a bare errno
       const error = isStorageError(err) && !(err instanceof UserError) ? fileError(err, outDir, 'write the outputs of this video') : err;

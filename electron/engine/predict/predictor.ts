@@ -1,20 +1,24 @@
 /**
  * `predict` for one video: features (through the cache) → face-track sequences → each bundle →
  * smoothing → ensemble → one prediction per face per frame, aligned with the faces table.
+ * Everything streams: memory does not grow with the length of the video (predictRows).
  */
-import { readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { labelsMatchAbaw, loadAnyBundle, type LoadedBundle } from '../../../models/bundle/manifest.js';
 import { AUS } from '../../../common/labels.js';
 import { UserError } from '../../../common/errors.js';
-import { FeaturePipeline, type RuntimeOptions, type VideoFeaturesResult, type VideoOptions, type VideoProgress } from '../features/pipeline.js';
-import { readNpyHeader, readNpyRows, type NpyInfo } from '../../../models/data/npy.js';
-import { rowsFromFiles } from '../../../models/data/feature-rows.js';
+import { FeaturePipeline, type RuntimeOptions, type VideoFeaturesSummary, type VideoOptions, type VideoProgress } from '../features/pipeline.js';
+import { readNpyRows, type NpyInfo } from '../../../models/data/npy.js';
+import { rowsFromFiles, type FeatureFile } from '../../../models/data/feature-rows.js';
 import { BundleRunner } from '../temporal/runner.js';
-import { readFacesTable } from '../features/faces-table.js';
+import { readFacesCsv } from '../features/faces-table.js';
 import { SessionFactory } from '../onnx/sessions.js';
-import { buildSequences, maxGapFrames, type FaceRowRef } from '../../../models/temporal/sequences.js';
-import { ensemble, smoothPrediction, type SequencePrediction } from '../temporal/postprocess.js';
+import { maxGapFrames, SequenceBuilder, type FaceRowRef } from '../../../models/temporal/sequences.js';
+import { ensemble } from '../temporal/postprocess.js';
+import type { PredictionWriter, TableSummary } from '../export/prediction-csv.js';
+import { RowPredictionFile } from './row-predictions.js';
 
 export interface PredictionRow {
   frame: number;
@@ -33,6 +37,28 @@ export interface PredictionRow {
   /** OpenFace's gaze_0_x … gaze_1_z, gaze_angle_x, gaze_angle_y; absent without a face, a fit, or when gaze is off. */
   gaze?: Float32Array;
 }
+
+/** One row of a faces table as predict reads it. */
+export interface FaceRowInfo extends FaceRowRef {
+  timestamp: number;
+  faceScore?: number;
+  box?: PredictionRow['box'];
+}
+
+/** A table of face rows, read in order as often as needed (a long video's table is streamed from its file each time). */
+export type FaceRowSource = () => AsyncIterable<FaceRowInfo> | Iterable<FaceRowInfo>;
+
+/** One extractor's columns in a features file: `dim` columns from `offset`. */
+export interface FeatureBlock {
+  id: string;
+  dim: number;
+  file: string;
+  info: NpyInfo;
+  offset: number;
+}
+
+/** Where predicted rows go: a prediction file writer, or an array. */
+export type PredictionSink = Pick<PredictionWriter, 'begin' | 'write'>;
 
 /** The feature blocks that carry head pose and gaze (electron/engine/features/pose-gaze.ts). */
 export const POSE_EXTRACTOR = 'pose';
@@ -75,7 +101,13 @@ export class Predictor {
     readonly bundles: BundleInfo[],
     /** Per-AU thresholds of the ensemble: the weighted mean of the members'. */
     readonly auThresholds: number[],
+    private readonly sessions: SessionFactory,
   ) {}
+
+  /** Which provider each model runs on (the face models, the extractors' workers, the bundles); fallbacks show. */
+  modelProviders(): { label: string; provider: string }[] {
+    return this.features ? this.features.modelProviders() : this.sessions.models();
+  }
 
   static async create(options: PredictorOptions): Promise<Predictor> {
     if (!options.bundleDirs.length) throw new UserError('no model bundle to run', 'pass --bundle, or install one (affect-studio bundles)');
@@ -111,7 +143,7 @@ export class Predictor {
     }
     // head pose always (it costs next to nothing), gaze unless turned off: they become CSV columns, not model inputs
     if (options.video) for (const id of [POSE_EXTRACTOR, ...(options.gaze === false ? [] : [GAZE_EXTRACTOR])]) if (!extractors.includes(id)) extractors.push(id);
-    const features = options.video && await FeaturePipeline.create({ ...options.video, provider: options.provider, threads: options.threads, extractors });
+    const features = options.video && await FeaturePipeline.create({ ...options.video, provider: options.provider, threads: options.threads, workers: options.workers, int8: options.int8, extractors });
     for (const b of features ? loaded : []) {
       for (const e of b.manifest.features.extractors) {
         const have = features?.extractors.find((x) => x.id === e.id);
@@ -141,77 +173,144 @@ export class Predictor {
     // one ensemble bundle brings thresholds tuned for the ensemble; otherwise the members' weighted mean
     const auThresholds = top.length === 1 && 'members' in top[0] ? top[0].manifest.postprocess.auThresholds
       : AUS.map((_, j) => loaded.reduce((a, b, i) => a + (b.manifest.postprocess.auThresholds[j] * weights[i]) / total, 0));
-    return new Predictor(options, features, runners, bundles, auThresholds);
+    return new Predictor(options, features, runners, bundles, auThresholds, sessions);
   }
 
   get provider(): string {
     return this.runners[0]?.provider ?? 'none';
   }
 
-  /** Computes (or takes from the cache) the video's features, then predicts every face row. */
-  async predict(file: string, run: { workDir: string; stem: string; onProgress?: (p: VideoProgress) => void; signal?: AbortSignal }): Promise<{ rows: PredictionRow[]; features: VideoFeaturesResult; fps: number; timings: { features: number; temporal: number } }> {
+  /**
+   * Computes (or takes from the cache) the video's features, then predicts every face row and
+   * hands the rows to `sink` in table order. The features are read from the cache entry's files
+   * (no combined copy); the faces table is copied into `workDir` (returned as `facesCsv`).
+   */
+  async predict(file: string, run: { workDir: string; stem: string; onProgress?: (p: VideoProgress) => void; signal?: AbortSignal }, sink: PredictionSink): Promise<{ features: VideoFeaturesSummary; table: TableSummary; facesCsv: string; fps: number; timings: { features: number; temporal: number } }> {
     if (!this.features) throw new Error('this predictor runs on precomputed features, not videos');
     const t0 = performance.now();
-    const features = await this.features.run(file, { outDir: run.workDir, stem: run.stem, onProgress: run.onProgress, signal: run.signal });
-    const t1 = performance.now();
-    const faceRows = readFacesTable(features.outputs.facesCsv).map((r) => ({ frame: r.frame, timestamp: r.timestamp, faceId: r.face?.faceId, faceScore: r.face?.score, box: r.face?.box }));
-    const meta = JSON.parse(readFileSync(features.outputs.meta, 'utf8')) as { extractors: { id: string; offset: number; dim: number }[]; video: { fps: number } };
-    const fps = meta.video.fps || 25;
-    const rows = await this.predictRows(faceRows, features.outputs.featuresNpy, meta.extractors, maxGapFrames(this.options.maxGapSeconds, fps));
-    // seconds spent finding faces and features (decoding included) vs running the temporal models
-    return { rows, features, fps, timings: { features: (t1 - t0) / 1000, temporal: (performance.now() - t1) / 1000 } };
+    const features = await this.features.open(file, { outDir: run.workDir, stem: run.stem, onProgress: run.onProgress, signal: run.signal });
+    try {
+      const t1 = performance.now();
+      const facesCsv = path.join(run.workDir, `${run.stem}.faces.csv`);
+      mkdirSync(run.workDir, { recursive: true });
+      copyFileSync(features.facesCsv, facesCsv);
+      const fps = features.video.fps || 25;
+      const source: FaceRowSource = () => faceRowsOfTable(features.facesCsv);
+      const blocks = features.blocks.map((b) => ({ id: b.id, dim: b.dim, file: b.file, info: b.info, offset: 0 }));
+      const table = await this.predictRows(source, blocks, maxGapFrames(this.options.maxGapSeconds, fps), { workDir: run.workDir, sink });
+      const summary = { ...features.summary, frames: features.summary.frames || table.frames, rows: table.rows, faceRows: table.faceRows, faceIds: [...table.perFace.keys()].sort((a, b) => a - b) };
+      // seconds spent finding faces and features (decoding included) vs running the temporal models
+      return { features: summary, table, facesCsv, fps, timings: { features: (t1 - t0) / 1000, temporal: (performance.now() - t1) / 1000 } };
+    } finally {
+      features.release();
+    }
   }
 
-  /** Runs the bundles over the face tracks of one table of rows and their features file. */
-  async predictRows(faceRows: (FaceRowRef & { timestamp: number; faceScore?: number; box?: PredictionRow['box'] })[], featuresNpy: string, blocks: { id: string; offset: number; dim: number }[], maxGapFrames: number): Promise<PredictionRow[]> {
-    const sequences = buildSequences(faceRows, maxGapFrames);
-    const npy = readNpyHeader(featuresNpy);
-    const perBundle: SequencePrediction[][] = [];
-    for (const [i, runner] of this.runners.entries()) {
-      const columns = columnsFor(runner.bundle, blocks);
-      const seqs = sequences.map((s) => rowsFromFiles([{ file: featuresNpy, info: npy, columns }], s.rows));
-      const predictions = await runner.run(seqs);
-      perBundle.push(predictions.map((p) => smoothPrediction(p, this.bundles[i].smoothing)));
+  /**
+   * Runs the bundles over the face tracks of a table of rows and their features, in three passes
+   * that each stream: the table (sequences, counts), the temporal models (segment by segment, into
+   * one scratch file per bundle in `workDir`), and the rows again, in order, to `sink` with their
+   * ensemble predictions, head pose and gaze. Returns what the first pass found.
+   */
+  async predictRows(source: FaceRowSource, blocks: FeatureBlock[], maxGapFrames: number, o: { workDir: string; sink: PredictionSink }): Promise<TableSummary> {
+    const builder = new SequenceBuilder(maxGapFrames);
+    const table: TableSummary = { rows: 0, frames: 0, faceFrames: 0, faceRows: 0, perFace: new Map() };
+    let frame: number | undefined;
+    let frameHasFace = false;
+    for await (const r of source()) {
+      builder.add(r);
+      if (r.frame !== frame) {
+        table.frames++;
+        if (frameHasFace) table.faceFrames++;
+        frame = r.frame;
+        frameHasFace = false;
+      }
+      table.rows++;
+      if (r.faceId !== undefined) {
+        frameHasFace = true;
+        table.faceRows++;
+        table.perFace.set(r.faceId, (table.perFace.get(r.faceId) ?? 0) + 1);
+      }
     }
-    const rows: PredictionRow[] = faceRows.map((r) => ({ frame: r.frame, timestamp: r.timestamp, faceId: r.faceId, faceScore: r.faceScore, box: r.box }));
-    sequences.forEach((seq, s) => {
-      const p = ensemble(perBundle.map((b) => b[s]), this.bundles.map((b) => b.weight));
-      seq.rows.forEach((rowIndex, t) => {
-        const row = rows[rowIndex];
-        if (p.valence) row.valence = p.valence[t];
-        if (p.arousal) row.arousal = p.arousal[t];
-        if (p.expression) row.expression = p.expression.slice(t * 8, (t + 1) * 8);
-        if (p.au) row.au = p.au.slice(t * AUS.length, (t + 1) * AUS.length);
+    if (frameHasFace) table.faceFrames++;
+    const sequences = builder.finish();
+
+    mkdirSync(o.workDir, { recursive: true });
+    const outputs: RowPredictionFile[] = [];
+    try {
+      for (const [i, runner] of this.runners.entries()) {
+        const files = fileColumns(runner.bundle, blocks);
+        const out = new RowPredictionFile(path.join(o.workDir, `predictions-${i}.f32`), table.rows, runner.bundle.manifest.tasks, this.bundles[i].smoothing, sequences);
+        outputs.push(out);
+        await runner.stream(sequences.map((s) => rowsFromFiles(files, s.rows)), (seg) => out.accept(seg));
+        out.finish();
+      }
+      o.sink.begin(table);
+      await this.emitRows(source, blocks, outputs, o.sink);
+    } finally {
+      for (const out of outputs) out.remove();
+    }
+    return table;
+  }
+
+  /** The last pass: rows in table order with the ensemble's predictions, head pose and gaze. */
+  private async emitRows(source: FaceRowSource, blocks: FeatureBlock[], outputs: RowPredictionFile[], sink: PredictionSink): Promise<void> {
+    const pose = blocks.find((b) => b.id === POSE_EXTRACTOR);
+    const gaze = blocks.find((b) => b.id === GAZE_EXTRACTOR);
+    const weights = this.bundles.map((b) => b.weight);
+    let chunk: FaceRowInfo[] = [];
+    let start = 0;
+    const flush = (): void => {
+      const n = chunk.length;
+      const p = ensemble(outputs.map((out) => out.read(start, n)), weights);
+      const poseRows = pose && readNpyRows(pose.file, pose.info, start, n);
+      const gazeRows = gaze && readNpyRows(gaze.file, gaze.info, start, n);
+      // NaN (no fit) leaves the field absent
+      const take = (b: FeatureBlock, data: Float32Array, i: number): Float32Array | undefined => {
+        const v = data.slice(i * b.info.cols + b.offset, i * b.info.cols + b.offset + b.dim);
+        return v.every(Number.isFinite) ? v : undefined;
+      };
+      chunk.forEach((r, t) => {
+        const row: PredictionRow = { frame: r.frame, timestamp: r.timestamp, faceId: r.faceId, faceScore: r.faceScore, box: r.box };
+        if (r.faceId !== undefined) {
+          if (p.valence) row.valence = p.valence[t];
+          if (p.arousal) row.arousal = p.arousal[t];
+          if (p.expression) row.expression = p.expression.slice(t * 8, (t + 1) * 8);
+          if (p.au) row.au = p.au.slice(t * AUS.length, (t + 1) * AUS.length);
+          if (pose && poseRows) row.pose = take(pose, poseRows, t);
+          if (gaze && gazeRows) row.gaze = take(gaze, gazeRows, t);
+        }
+        sink.write(row);
       });
-    });
-    attachPoseAndGaze(rows, featuresNpy, npy, blocks);
-    return rows;
+      start += n;
+      chunk = [];
+    };
+    for await (const r of source()) {
+      chunk.push(r);
+      if (chunk.length === EMIT_CHUNK) flush();
+    }
+    if (chunk.length) flush();
+  }
+
+  /** predictRows on a table held in memory, returning the rows (validation sets, the app's runs). */
+  async predictTable(rows: FaceRowInfo[], blocks: FeatureBlock[], maxGapFrames: number): Promise<PredictionRow[]> {
+    const out: PredictionRow[] = [];
+    const workDir = mkdtempSync(path.join(os.tmpdir(), 'affect-studio-predict-'));
+    try {
+      await this.predictRows(() => rows, blocks, maxGapFrames, { workDir, sink: { begin() {}, write: (r) => out.push(r) } });
+    } finally {
+      rmSync(workDir, { recursive: true, force: true });
+    }
+    return out;
   }
 }
 
-/**
- * Copies each face row's head pose and gaze out of the features file (when it has those blocks),
- * reading it in chunks so memory does not grow with the video. NaN (no fit) leaves the field absent.
- */
-function attachPoseAndGaze(rows: PredictionRow[], file: string, info: NpyInfo, blocks: { id: string; offset: number; dim: number }[]): void {
-  const pose = blocks.find((b) => b.id === POSE_EXTRACTOR);
-  const gaze = blocks.find((b) => b.id === GAZE_EXTRACTOR);
-  if (!pose && !gaze) return;
-  const CHUNK = 1024;
-  for (let start = 0; start < rows.length; start += CHUNK) {
-    const n = Math.min(CHUNK, rows.length - start);
-    const data = readNpyRows(file, info, start, n);
-    for (let i = 0; i < n; i++) {
-      const row = rows[start + i];
-      if (row.faceId === undefined) continue;
-      const take = (b: { offset: number; dim: number }) => {
-        const v = data.slice(i * info.cols + b.offset, i * info.cols + b.offset + b.dim);
-        return v.every(Number.isFinite) ? v : undefined;
-      };
-      if (pose) row.pose = take(pose);
-      if (gaze) row.gaze = take(gaze);
-    }
-  }
+/** Rows handed to the last pass at a time. */
+const EMIT_CHUNK = 1024;
+
+/** The rows of a faces table, streamed from its file. */
+async function* faceRowsOfTable(file: string): AsyncGenerator<FaceRowInfo> {
+  for await (const r of readFacesCsv(file)) yield { frame: r.frame, timestamp: r.timestamp, faceId: r.face?.faceId, faceScore: r.face?.score, box: r.face?.box };
 }
 
 /** Bundles can only be averaged when they predict the same labels. */
@@ -226,23 +325,23 @@ export function checkEnsemble(bundles: LoadedBundle[]): void {
 }
 
 /** The column blocks of a precomputed features file read by a bundle: its extractors, in order. */
-export function precomputedBlocks(bundle: Pick<LoadedBundle, 'manifest'>): { id: string; offset: number; dim: number }[] {
+export function precomputedBlocks(bundle: Pick<LoadedBundle, 'manifest'>, file: string, info: NpyInfo): FeatureBlock[] {
   let offset = 0;
   return bundle.manifest.features.extractors.map((e) => {
-    const block = { id: e.id, offset, dim: e.dim };
+    const block = { id: e.id, dim: e.dim, file, info, offset };
     offset += e.dim;
     return block;
   });
 }
 
-/** Column ranges of the features file that make up a bundle's input, in the bundle's order. */
-function columnsFor(bundle: LoadedBundle, blocks: { id: string; offset: number; dim: number }[]): [number, number][] {
+/** The files and columns that make up a bundle's input, in the bundle's order. */
+function fileColumns(bundle: LoadedBundle, blocks: FeatureBlock[]): FeatureFile[] {
   return bundle.manifest.features.extractors.map((e) => {
     const block = blocks.find((b) => b.id === e.id);
     if (!block) throw new Error(`features lack extractor ${e.id}`);
     if (block.dim !== e.dim) {
       throw new UserError(`features of "${e.id}" have ${block.dim} values per frame, the bundle expects ${e.dim}`, 'the features were made by another extractor version: clear the feature cache or use a matching bundle', path.join(bundle.dir, 'bundle.json'));
     }
-    return [block.offset, block.dim];
+    return { file: block.file, info: block.info, columns: [[block.offset, block.dim]] };
   });
 }

@@ -5,7 +5,7 @@
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import type { VideoProgress } from '../features/pipeline.js';
-import type { Predictor } from '../predict/predictor.js';
+import type { PredictionRow, Predictor } from '../predict/predictor.js';
 import type { RunStore } from './run-store.js';
 
 export async function runModelOnVideo(
@@ -17,16 +17,18 @@ export async function runModelOnVideo(
   const runId = runs.newRunId();
   const workDir = path.join(runs.root, '.work', runId);
   try {
-    const { rows, features } = await predictor.predict(video.path, {
+    // the app shows every prediction of the video: it keeps them all, as the run store does
+    const rows: PredictionRow[] = [];
+    const { features, facesCsv } = await predictor.predict(video.path, {
       workDir, stem: 'video', signal: o.signal,
       onProgress: (p: VideoProgress) => o.onProgress?.({ done: p.done, total: p.total, stage: 'faces and features' }),
-    });
+    }, { begin() {}, write: (r) => rows.push(r) });
     o.onProgress?.({ done: 1, total: 1, stage: 'temporal models' });
     const label = predictor.bundles.map((b) => `${b.id}${predictor.bundles.length > 1 ? ` ×${b.weight}` : ''}`).join(' + ');
     runs.save(video.videoId, {
       runId, videoId: video.videoId, created: new Date().toISOString(), source: 'model', label, auThresholds: predictor.auThresholds,
       details: { bundles: predictor.bundles, executionProvider: predictor.provider, warnings: features.warnings },
-    }, rows, features.outputs.facesCsv);
+    }, rows, facesCsv);
     return runId;
   } finally {
     rmSync(workDir, { recursive: true, force: true });

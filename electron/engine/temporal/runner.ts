@@ -101,53 +101,79 @@ export class BundleRunner {
     return { out, newStates };
   }
 
-  /** Predictions for every frame of every sequence. */
+  /** Predictions for every frame of every sequence, in memory (short inputs: tests, a few frames). */
   async run(sequences: FeatureSequence[]): Promise<SequencePrediction[]> {
+    const results: SequencePrediction[] = sequences.map((s) => {
+      const p: SequencePrediction = {};
+      for (const t of this.bundle.manifest.tasks) p[t] = new Float32Array(s.length * TASK_DIMS[t]);
+      return p;
+    });
+    await this.stream(sequences, (r) => {
+      for (const t of this.bundle.manifest.tasks) (results[r.sequence][t] as Float32Array).set(r.outputs[t] as Float32Array, r.start * TASK_DIMS[t]);
+    });
+    return results;
+  }
+
+  /**
+   * Runs every sequence and hands over each segment's predictions as it is made (in order within a
+   * sequence), so nothing the size of a video is kept. Sequences run in groups of at most MAX_BATCH
+   * at a time (their recurrent states and statistics are all that is held); within a group, the
+   * segments at the same step with the same length run as one batch.
+   */
+  async stream(sequences: FeatureSequence[], onSegment: (r: SegmentResult) => void | Promise<void>): Promise<void> {
+    for (let first = 0; first < sequences.length; first += MAX_BATCH) {
+      const group = sequences.slice(first, first + MAX_BATCH).map((s, i) => ({ s, index: first + i }));
+      await this.streamGroup(group, onSegment);
+    }
+  }
+
+  private async streamGroup(group: { s: FeatureSequence; index: number }[], onSegment: (r: SegmentResult) => void | Promise<void>): Promise<void> {
     const m = this.bundle.manifest;
     const L = m.model.segmentLength;
     const D = this.dim;
-    const norms = m.features.normalization === 'per-sequence' ? sequences.map((s) => sequenceStats(s, D, L)) : undefined;
-    const results: SequencePrediction[] = sequences.map((s) => {
-      const p: SequencePrediction = {};
-      for (const t of m.tasks) p[t] = new Float32Array(s.length * TASK_DIMS[t]);
-      return p;
-    });
-    const states = sequences.map(() => this.zeroState());
-    const steps = Math.max(0, ...sequences.map((s) => Math.ceil(s.length / L)));
+    const norms = m.features.normalization === 'per-sequence' ? group.map(({ s }) => sequenceStats(s, D, L)) : undefined;
+    const states = group.map(() => this.zeroState());
+    const steps = Math.max(0, ...group.map(({ s }) => Math.ceil(s.length / L)));
     for (let step = 0; step < steps; step++) {
-      // sequences with a segment at this step, grouped by that segment's length
-      const groups = new Map<number, number[]>();
-      sequences.forEach((s, i) => {
+      // members with a segment at this step, grouped by that segment's length
+      const byLength = new Map<number, number[]>();
+      group.forEach(({ s }, i) => {
         const len = Math.min(L, s.length - step * L);
-        if (len > 0) groups.set(len, [...(groups.get(len) ?? []), i]);
+        if (len > 0) byLength.set(len, [...(byLength.get(len) ?? []), i]);
       });
-      for (const [len, members] of groups) {
-        for (let c = 0; c < members.length; c += MAX_BATCH) {
-          const batch = members.slice(c, c + MAX_BATCH);
-          const segs = batch.map((i) => {
-            const rows = sequences[i].read(step * L, len);
-            if (rows.length !== len * D) throw new Error(`sequence ${i}: read ${rows.length} values for ${len} rows of ${D}`);
-            const norm = norms?.[i];
-            return norm ? applyStats(rows, norm) : rows;
-          });
-          const { out, newStates } = await this.runBatch(segs, len, batch.map((i) => states[i]));
-          batch.forEach((seqIndex, b) => {
-            states[seqIndex] = newStates[b];
-            const target = results[seqIndex];
-            for (const t of m.tasks) {
-              const k = TASK_DIMS[t];
-              const src = out[t].data.subarray(b * len * k, (b + 1) * len * k);
-              const dst = (target[t] as Float32Array).subarray(step * L * k, (step * L + len) * k);
-              if (t === 'valence' || t === 'arousal') for (let i = 0; i < len; i++) dst[i] = Math.max(-1, Math.min(1, src[i]));
-              else if (t === 'expression') softmaxRows(src, dst, EXPRESSIONS.length);
-              else for (let i = 0; i < len * AUS.length; i++) dst[i] = 1 / (1 + Math.exp(-src[i]));
-            }
-          });
+      for (const [len, members] of byLength) {
+        const segs = members.map((i) => {
+          const rows = group[i].s.read(step * L, len);
+          if (rows.length !== len * D) throw new Error(`sequence ${group[i].index}: read ${rows.length} values for ${len} rows of ${D}`);
+          const norm = norms?.[i];
+          return norm ? applyStats(rows, norm) : rows;
+        });
+        const { out, newStates } = await this.runBatch(segs, len, members.map((i) => states[i]));
+        for (const [b, i] of members.entries()) {
+          states[i] = newStates[b];
+          const outputs: SequencePrediction = {};
+          for (const t of m.tasks) {
+            const k = TASK_DIMS[t];
+            const src = out[t].data.subarray(b * len * k, (b + 1) * len * k);
+            const dst = new Float32Array(len * k);
+            if (t === 'valence' || t === 'arousal') for (let j = 0; j < len; j++) dst[j] = Math.max(-1, Math.min(1, src[j]));
+            else if (t === 'expression') softmaxRows(src, dst, EXPRESSIONS.length);
+            else for (let j = 0; j < len * AUS.length; j++) dst[j] = 1 / (1 + Math.exp(-src[j]));
+            outputs[t] = dst;
+          }
+          await onSegment({ sequence: group[i].index, start: step * L, length: len, outputs });
         }
       }
     }
-    return results;
   }
+}
+
+/** The predictions of one segment: frames [start, start + length) of sequence `sequence`. */
+export interface SegmentResult {
+  sequence: number;
+  start: number;
+  length: number;
+  outputs: SequencePrediction;
 }
 
 function softmaxRows(src: Float32Array, dst: Float32Array, k: number): void {

@@ -167,7 +167,8 @@ export class VideoDecoder implements AsyncIterable<Frame> {
     proc.stdout.on('data', (chunk: Buffer) => {
       let offset = 0;
       while (offset < chunk.length) {
-        current ??= Buffer.allocUnsafe(frameBytes);
+        // a buffer of its own (not a slice of a pool): it can be handed to a worker thread without a copy
+        current ??= Buffer.allocUnsafeSlow(frameBytes);
         const n = Math.min(frameBytes - filled, chunk.length - offset);
         chunk.copy(current, filled, offset, offset + n);
         filled += n;

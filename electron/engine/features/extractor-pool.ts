@@ -1,0 +1,251 @@
+/**
+ * Runs feature extractors in worker threads while the main thread goes on decoding and tracking.
+ * ONNX Runtime's `run` blocks the calling thread, so with the extractors in the same thread as the
+ * tracker one of two cores sat idle whenever the other ran a model; on a two-core machine a tracker
+ * thread and an extractor thread, each running its models on one core, overlap instead.
+ *
+ * Frames are grouped into batches of consecutive frames (one model call for all their faces) and
+ * dealt to the workers in turn; results are handed back strictly in frame order, whatever order the
+ * workers finish in, so the features files are the same bytes as with the extractors in-process.
+ * A frame's pixels move to the worker without a copy (the main thread is done with them once the
+ * frame is tracked); the caller bounds how many frames wait, which bounds memory and makes the
+ * decoder wait when the extractors fall behind.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { UserError } from '../../../common/errors.js';
+import type { ExecutionProviderChoice } from '../onnx/sessions.js';
+import type { Frame } from '../video/decode.js';
+import type { Detection } from '../face/detector.js';
+import { encodeGeometry, GEOMETRY_COLS } from './cache.js';
+import type { FaceGeometry, FeatureExtractor } from './extractor.js';
+import type { BatchFrame, ExtractorInfo, FromWorker, SerialisedError, ToWorker, WorkerSetup } from './extractor-worker.js';
+
+/** Frames per batch: enough faces per model call to amortise it, little waiting at the end. */
+export const BATCH_FRAMES = 8;
+
+export interface ExtractorPoolOptions {
+  specs: string[];
+  workers: number;
+  /** Run the face detector in the first worker too (detectAhead). */
+  detector?: { minScore: number };
+  int8?: boolean;
+  provider?: ExecutionProviderChoice;
+  threads?: number;
+}
+
+/**
+ * The compiled worker script. Tests run the TypeScript sources, where no .js sits beside this file:
+ * they use the build's copy (`npm test` builds first).
+ */
+function workerScript(): URL {
+  const beside = new URL('./extractor-worker.js', import.meta.url);
+  if (existsSync(fileURLToPath(beside))) return beside;
+  const here = fileURLToPath(import.meta.url);
+  const repo = path.resolve(path.dirname(here), '../../..');
+  const built = path.join(repo, 'dist', path.relative(repo, path.dirname(here)), 'extractor-worker.js');
+  if (!existsSync(built)) throw new Error(`${built} is missing: run \`npm run build\``);
+  return new URL(`file://${built}`);
+}
+
+function deserialise(e: SerialisedError): Error {
+  if (e.user) {
+    const err = new UserError(e.message, e.hint, e.file);
+    err.name = e.name;
+    return err;
+  }
+  const err = new Error(e.message);
+  err.name = e.name;
+  if (e.stack) err.stack = e.stack;
+  return err;
+}
+
+interface Pending {
+  resolve: (result: never) => void;
+  reject: (err: Error) => void;
+}
+
+class ExtractorWorker {
+  private readonly worker: Worker;
+  private readonly pending = new Map<number, Pending>();
+  private failure: Error | undefined;
+  readonly ready: Promise<{ models: { label: string; provider: string }[]; extractors: ExtractorInfo[] }>;
+
+  constructor(setup: WorkerSetup) {
+    this.worker = new Worker(workerScript(), { workerData: setup });
+    this.ready = new Promise((resolve, reject) => {
+      this.worker.on('message', (m: FromWorker) => {
+        if (m.type === 'ready') {
+          resolve({ models: m.models, extractors: m.extractors });
+          this.idle();
+        } else if (m.type === 'done' || m.type === 'detected') {
+          const p = this.pending.get(m.id);
+          this.pending.delete(m.id);
+          this.idle();
+          p?.resolve((m.type === 'done' ? m.results : m.detections) as never);
+        } else {
+          const err = deserialise(m.error);
+          if (m.id === undefined) return reject(err);
+          const p = this.pending.get(m.id);
+          this.pending.delete(m.id);
+          this.idle();
+          p?.reject(err);
+        }
+      });
+      const fail = (err: Error): void => {
+        this.failure = err;
+        reject(err);
+        for (const p of this.pending.values()) p.reject(err);
+        this.pending.clear();
+      };
+      this.worker.on('error', fail);
+      this.worker.on('exit', (code) => fail(new Error(`extractor worker stopped (exit code ${code})`)));
+    });
+    this.ready.catch(() => undefined); // observed by whoever awaits it
+  }
+
+  /** A worker with nothing to do must not keep a finished command alive; one with work must. */
+  private idle(): void {
+    if (!this.pending.size) this.worker.unref();
+  }
+
+  private send<T>(message: ToWorker, transfer: ArrayBuffer[] = []): Promise<T> {
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise<T>((resolve, reject) => {
+      this.worker.ref();
+      this.pending.set(message.id, { resolve: resolve as (r: never) => void, reject });
+      this.worker.postMessage(message, transfer);
+    });
+  }
+
+  run(id: number, extractors: number[], frames: BatchFrame[]): Promise<Float32Array[]> {
+    // pixels in a buffer of their own are moved, not copied (a view into a larger buffer is copied)
+    const transfer = frames.map((f) => f.rgb).filter((b) => b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && b.buffer instanceof ArrayBuffer).map((b) => b.buffer as ArrayBuffer);
+    return this.send({ type: 'run', id, extractors, frames }, transfer);
+  }
+
+  /** The detector's faces in a frame; the pixels are copied (the tracker still needs them). */
+  detect(id: number, frame: Pick<Frame, 'rgb' | 'width' | 'height'>): Promise<Detection[]> {
+    return this.send({ type: 'detect', id, frame: { rgb: frame.rgb, width: frame.width, height: frame.height } });
+  }
+
+  async close(): Promise<void> {
+    this.worker.removeAllListeners('exit');
+    await this.worker.terminate();
+  }
+}
+
+/** An extractor running in the workers: what it is, for the main thread (its vectors come through the pool). */
+class WorkerExtractor implements FeatureExtractor {
+  readonly id: string;
+  readonly version: string;
+  readonly variant?: string;
+  readonly description: string;
+  readonly dim: number;
+  readonly columns: string[];
+  readonly provider?: string;
+
+  constructor(info: ExtractorInfo) {
+    ({ id: this.id, version: this.version, variant: this.variant, description: this.description, dim: this.dim, columns: this.columns, provider: this.provider } = info);
+  }
+
+  run(): Promise<Float32Array[]> {
+    return Promise.reject(new Error(`internal: extractor ${this.id} runs in a worker thread; submit frames to the pool`));
+  }
+}
+
+/** Vectors of each face of one frame, per extractor. */
+export type FrameVectors = Float32Array[][];
+
+interface Batch {
+  extractors: number[];
+  frames: BatchFrame[];
+  done: ((v: FrameVectors) => void)[];
+  fail: ((e: Error) => void)[];
+}
+
+export class ExtractorPool {
+  private batch: Batch = { extractors: [], frames: [], done: [], fail: [] };
+  private next = 0;
+  private nextId = 0;
+
+  private readonly dims: number[];
+
+  private constructor(
+    private readonly workers: ExtractorWorker[],
+    /** Which provider each worker's models run on. */
+    readonly models: { label: string; provider: string }[],
+    /** The extractors, as the main thread needs to know them (they run in the workers). */
+    readonly extractors: FeatureExtractor[],
+  ) {
+    this.dims = extractors.map((e) => e.dim);
+  }
+
+  /** Starts the workers; resolves once every worker has loaded its models (a bad extractor is an error here). */
+  static async create(o: ExtractorPoolOptions): Promise<ExtractorPool> {
+    const workers = Array.from({ length: Math.max(1, o.workers) }, (_, i) => new ExtractorWorker({ specs: o.specs, provider: o.provider, threads: o.threads, int8: o.int8, detector: i === 0 ? o.detector : undefined }));
+    try {
+      const ready = await Promise.all(workers.map((w) => w.ready));
+      return new ExtractorPool(workers, ready.flatMap((r) => r.models), ready[0].extractors.map((e) => new WorkerExtractor(e)));
+    } catch (err) {
+      await Promise.all(workers.map((w) => w.close()));
+      throw err;
+    }
+  }
+
+  /**
+   * Queues a frame's faces for the extractors `extractors` (indices into the specs); resolves, once
+   * its batch is done, to the vectors of each face, per extractor. Call `flush` after the last frame.
+   * The frame's pixels go to a worker: `frame.rgb` must not be used afterwards.
+   */
+  submit(frame: Frame, faces: FaceGeometry[], extractors: number[]): Promise<FrameVectors> {
+    if (this.batch.frames.length && this.batch.extractors.join() !== extractors.join()) this.flush();
+    this.batch.extractors = extractors;
+    const geometry = new Float32Array(faces.length * GEOMETRY_COLS);
+    faces.forEach((f, i) => geometry.set(encodeGeometry(f), i * GEOMETRY_COLS));
+    const promise = new Promise<FrameVectors>((resolve, reject) => {
+      this.batch.done.push(resolve);
+      this.batch.fail.push(reject);
+    });
+    this.batch.frames.push({ frame: frame.frame, time: frame.time, width: frame.width, height: frame.height, rgb: frame.rgb, geometry });
+    if (this.batch.frames.length >= BATCH_FRAMES) this.flush();
+    return promise;
+  }
+
+  /** The detector's faces in `frame`, found in the first worker (needs `detector` at create). */
+  detect(frame: Frame): Promise<Detection[]> {
+    return this.workers[0].detect(this.nextId++, frame);
+  }
+
+  /** Frames submitted but not sent to a worker yet (the batch being filled). */
+  get unsent(): number {
+    return this.batch.frames.length;
+  }
+
+  /** Sends the frames queued so far (a partial batch at the end of a video). */
+  flush(): void {
+    const { extractors, frames, done, fail } = this.batch;
+    if (!frames.length) return;
+    this.batch = { extractors: [], frames: [], done: [], fail: [] };
+    const worker = this.workers[this.next];
+    this.next = (this.next + 1) % this.workers.length;
+    const counts = frames.map((f) => f.geometry.length / GEOMETRY_COLS);
+    const dims = extractors.map((e) => this.dims[e]);
+    worker.run(this.nextId++, extractors, frames).then(
+      (results) => {
+        let offset = 0;
+        counts.forEach((n, k) => {
+          done[k](results.map((flat, e) => Array.from({ length: n }, (_, i) => flat.slice((offset + i) * dims[e], (offset + i + 1) * dims[e]))));
+          offset += n;
+        });
+      },
+      (err: Error) => fail.forEach((f) => f(err)),
+    );
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.close()));
+  }
+}

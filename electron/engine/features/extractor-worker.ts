@@ -1,0 +1,140 @@
+/**
+ * A worker thread running feature extractors (electron/engine/features/extractor-pool.ts), so that
+ * their models run while the main thread decodes and tracks the next frames: ONNX Runtime's
+ * `run` blocks the thread that calls it. It owns its own sessions. It may also run the face
+ * detector on frames the tracker will need it for; those go before extractor batches (the tracker
+ * waits for them, nobody waits for a batch). Jobs of one kind are done in the order they arrive.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { UserError } from '../../../common/errors.js';
+import { SessionFactory, type ExecutionProviderChoice } from '../onnx/sessions.js';
+import { decodeGeometry, GEOMETRY_COLS } from './cache.js';
+import { runFrames, type FrameFaces } from './extractor.js';
+import { createExtractors } from './registry.js';
+import { FaceDetector, type Detection } from '../face/detector.js';
+
+export interface WorkerSetup {
+  specs: string[];
+  provider?: ExecutionProviderChoice;
+  threads?: number;
+  /** Also run the face detector (FaceSettings.minDetectionScore). */
+  detector?: { minScore: number };
+  int8?: boolean;
+}
+
+/** One frame of a batch: its pixels (moved from the main thread) and its faces' geometry rows. */
+export interface BatchFrame {
+  frame: number;
+  time: number;
+  width: number;
+  height: number;
+  rgb: Uint8Array;
+  /** faces × GEOMETRY_COLS, as the cache stores them. */
+  geometry: Float32Array;
+}
+
+/** `extractors`: which of the worker's extractors to run (indices into its specs). */
+export type ToWorker =
+  | { type: 'run'; id: number; extractors: number[]; frames: BatchFrame[] }
+  | { type: 'detect'; id: number; frame: Pick<BatchFrame, 'rgb' | 'width' | 'height'> };
+
+export type FromWorker =
+  | { type: 'ready'; models: { label: string; provider: string }[]; extractors: ExtractorInfo[] }
+  /** Per requested extractor: the vectors of every face of every frame, in order (faces × dim). */
+  | { type: 'done'; id: number; results: Float32Array[] }
+  | { type: 'detected'; id: number; detections: Detection[] }
+  | { type: 'error'; id?: number; error: SerialisedError };
+
+/** What the main thread needs to know of an extractor that runs in a worker. */
+export interface ExtractorInfo {
+  id: string;
+  version: string;
+  variant?: string;
+  description: string;
+  dim: number;
+  columns: string[];
+  provider?: string;
+}
+
+export interface SerialisedError {
+  user: boolean;
+  name: string;
+  message: string;
+  hint?: string;
+  file?: string;
+  stack?: string;
+}
+
+export function serialiseError(err: unknown): SerialisedError {
+  if (err instanceof UserError) return { user: true, name: err.name, message: err.message, hint: err.hint, file: err.file };
+  const e = err instanceof Error ? err : new Error(String(err));
+  return { user: false, name: e.name, message: e.message, stack: e.stack };
+}
+
+async function main(): Promise<void> {
+  const port = parentPort;
+  if (!port) throw new Error('extractor-worker must run in a worker thread');
+  const setup = workerData as WorkerSetup;
+  const post = (m: FromWorker, transfer: ArrayBuffer[] = []): void => port.postMessage(m, transfer);
+  let extractors;
+  let sessions: SessionFactory;
+  try {
+    sessions = new SessionFactory({ provider: setup.provider, threads: setup.threads });
+    extractors = await createExtractors(setup.specs, sessions, { int8: setup.int8 });
+  } catch (err) {
+    post({ type: 'error', error: serialiseError(err) });
+    return;
+  }
+  const info = extractors.map((e) => ({ id: e.id, version: e.version, variant: e.variant, description: e.description, dim: e.dim, columns: e.columns, provider: e.provider }));
+  let detector: FaceDetector | undefined;
+  try {
+    if (setup.detector) detector = await FaceDetector.create(sessions, setup.detector);
+  } catch (err) {
+    post({ type: 'error', error: serialiseError(err) });
+    return;
+  }
+  post({ type: 'ready', models: sessions.models(), extractors: info });
+
+  const detections: Extract<ToWorker, { type: 'detect' }>[] = [];
+  const batches: Extract<ToWorker, { type: 'run' }>[] = [];
+  const detect = async (m: Extract<ToWorker, { type: 'detect' }>): Promise<void> => {
+    const frame = { ...m.frame, rgb: Buffer.from(m.frame.rgb.buffer, m.frame.rgb.byteOffset, m.frame.rgb.byteLength) };
+    post({ type: 'detected', id: m.id, detections: await (detector as FaceDetector).detect(frame) });
+  };
+  const extract = async (m: Extract<ToWorker, { type: 'run' }>): Promise<void> => {
+    const items: FrameFaces[] = m.frames.map((f) => {
+      const faces = [];
+      for (let i = 0; i < f.geometry.length / GEOMETRY_COLS; i++) faces.push(decodeGeometry(f.geometry.subarray(i * GEOMETRY_COLS, (i + 1) * GEOMETRY_COLS)));
+      return { frame: { frame: f.frame, time: f.time, width: f.width, height: f.height, rgb: Buffer.from(f.rgb.buffer, f.rgb.byteOffset, f.rgb.byteLength) }, faces };
+    });
+    const results: Float32Array[] = [];
+    for (const e of m.extractors.map((i) => extractors[i])) {
+      const vectors = (await runFrames(e, items)).flat();
+      const flat = new Float32Array(vectors.length * e.dim);
+      vectors.forEach((v, i) => flat.set(v, i * e.dim));
+      results.push(flat);
+    }
+    post({ type: 'done', id: m.id, results }, results.map((r) => r.buffer as ArrayBuffer));
+  };
+  // one job at a time (extractors reuse their input buffers across awaits); detections first
+  let busy = false;
+  const pump = async (): Promise<void> => {
+    if (busy) return;
+    busy = true;
+    for (let job = detections.shift() ?? batches.shift(); job; job = detections.shift() ?? batches.shift()) {
+      try {
+        if (job.type === 'detect') await detect(job);
+        else await extract(job);
+      } catch (err) {
+        post({ type: 'error', id: job.id, error: serialiseError(err) });
+      }
+    }
+    busy = false;
+  };
+  port.on('message', (m: ToWorker) => {
+    (m.type === 'detect' ? detections : batches).push(m as never);
+    void pump();
+  });
+}
+
+await main();
