@@ -28,7 +28,7 @@ export const GEOMETRY_COLS = 5 + 10 + MESH_POINTS * 3;
 
 export async function fileSha256(file: string, signal?: AbortSignal): Promise<string> {
   const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20, signal })) hash.update(chunk as Buffer);
+  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 16, signal })) hash.update(chunk as Buffer);
   return hash.digest('hex');
 }
 
