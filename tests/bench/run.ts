@@ -54,13 +54,17 @@ async function main(): Promise<void> {
   };
   if (!only || only === 'pipeline') {
     const unusable = await providerUsable(ep as ExecutionProviderChoice);
-    if (unusable) say(`--ep ${ep} cannot run on this machine (${unusable}); affect-studio doctor lists what can. Pipeline benchmark skipped.`);
-    else await pipelineBench(say, { clip, work, quick, ep: ep as ExecutionProviderChoice });
+    if (unusable) {
+      // said on the terminal only: bench-results/bench.md keeps the last figures measured
+      console.error(`--ep ${ep} cannot run on this machine (${unusable}); affect-studio doctor lists what can. Pipeline benchmark skipped.`);
+      process.exitCode = 1;
+    } else await pipelineBench(say, { clip, work, quick, ep: ep as ExecutionProviderChoice });
   }
   if (!only || only === 'temporal') await temporalBench(say, clip, quick);
   if (!only || only === 'train') await trainBench(say, quick);
   if (!only || only === 'cluster') await clusterBench(say, clip, repo, quick ? 1 : 2);
   if (only === 'train-table') await trainTable(say, { gruEpochs: Number(process.argv.find((a) => a.startsWith('--gru-epochs='))?.slice(13) ?? 6) });
+  if (!lines.length) return;
   const outDir = path.join(repo, 'bench-results');
   mkdirSync(outDir, { recursive: true });
   writeFileSync(path.join(outDir, 'bench.md'), `${lines.join('\n')}\n`);
