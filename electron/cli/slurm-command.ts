@@ -29,14 +29,9 @@ import { ensureWritableDir, positiveInt } from './options.js';
 import { predictCommand } from './predict-command.js';
 import { mergeSucceeded, printMergeReport } from './sharding.js';
 
-interface SubmitFlags {
+/** The submit options as commander hands them over (the resources, with --sbatch-arg's repeatable name). */
+interface SubmitFlags extends Omit<SlurmResources, 'sbatchArgs'> {
   out: string;
-  tasks: number;
-  partition?: string;
-  time?: string;
-  cpusPerTask: number;
-  mem?: string;
-  gpusPerTask?: string;
   sbatchArg: string[];
   dryRun?: boolean;
   wait?: boolean;

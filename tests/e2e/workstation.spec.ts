@@ -63,6 +63,15 @@ async function annotateAs(page: Page, name: string) {
   await expect(page.getByTestId('tier-active')).toHaveAttribute('data-annotator', name);
 }
 
+/** Marks an expression segment the way an annotator does: jump to its start, press the class key, jump to its end, press it again. */
+async function markSegment(page: Page, from: string, to: string, key: string) {
+  for (const time of [from, to]) {
+    await page.getByTestId('jump').fill(time);
+    await page.getByTestId('jump').press('Enter');
+    await page.keyboard.press(key);
+  }
+}
+
 for (const [width, height] of [[1280, 720], [1920, 1080]] as const) {
   test(`${width}×${height}: video and every track on the first screen, drawn, nothing overflowing`, async ({ page }) => {
     await page.setViewportSize({ width, height });
@@ -71,12 +80,7 @@ for (const [width, height] of [[1280, 720], [1920, 1080]] as const) {
     await openActedClipWithRun(page);
     // an annotation, so the annotator's tier has something to draw
     await annotateAs(page, `layout${width}`);
-    await page.getByTestId('jump').fill('0:02');
-    await page.getByTestId('jump').press('Enter');
-    await page.keyboard.press('1');
-    await page.getByTestId('jump').fill('0:06');
-    await page.getByTestId('jump').press('Enter');
-    await page.keyboard.press('1');
+    await markSegment(page, '0:02', '0:06', '1');
     await expect(page.getByTestId('tier-active')).toHaveAttribute('data-segments', /[1-9]/);
     await page.waitForTimeout(500);
     const video = await page.getByTestId('video').boundingBox();
@@ -200,12 +204,7 @@ test('pre-fill says what it would add, keeps the annotator\'s own segment, and U
   await page.setViewportSize({ width: 1280, height: 720 });
   await openActedClipWithRun(page);
   await annotateAs(page, 'prefiller');
-  await page.getByTestId('jump').fill('0:02');
-  await page.getByTestId('jump').press('Enter');
-  await page.keyboard.press('1');
-  await page.getByTestId('jump').fill('0:06');
-  await page.getByTestId('jump').press('Enter');
-  await page.keyboard.press('1');
+  await markSegment(page, '0:02', '0:06', '1');
   await expect(page.getByTestId('segments').locator('li')).toHaveCount(1);
   const mine = await page.getByTestId('segments').innerText();
 
@@ -286,12 +285,7 @@ test('agreement: kappa and alpha between human raters, the model pre-fill tier n
   await openActedClipWithRun(page);
   for (const [name, cls] of [['rater-a', '4'], ['rater-b', '4']] as const) {
     await annotateAs(page, name);
-    await page.getByTestId('jump').fill('0:10');
-    await page.getByTestId('jump').press('Enter');
-    await page.keyboard.press(cls);
-    await page.getByTestId('jump').fill('0:14');
-    await page.getByTestId('jump').press('Enter');
-    await page.keyboard.press(cls);
+    await markSegment(page, '0:10', '0:14', cls);
   }
   await page.getByTestId('tab-agreement').click();
   await page.getByTestId('compute-agreement').click();

@@ -13,7 +13,7 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { UserError } from '../../../common/errors.js';
 import type { ExecutionProviderChoice } from '../onnx/sessions.js';
@@ -47,7 +47,7 @@ function workerScript(): URL {
   const repo = path.resolve(path.dirname(here), '../../..');
   const built = path.join(repo, 'dist', path.relative(repo, path.dirname(here)), 'extractor-worker.js');
   if (!existsSync(built)) throw new Error(`${built} is missing: run \`npm run build\``);
-  return new URL(`file://${built}`);
+  return pathToFileURL(built);
 }
 
 function deserialise(e: SerialisedError): Error {
