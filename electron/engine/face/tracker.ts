@@ -104,25 +104,14 @@ export class FaceTracker {
     this.o = { maxMissed: 2, reidThreshold: DEFAULT_REID_THRESHOLD, ...options };
   }
 
-  /**
-   * Whether the frame `ahead` frames after the next one will run the detector, as far as can be
-   * told now (a track may end or start meanwhile): for detecting ahead in another thread.
-   */
-  willDetect(ahead: number): boolean {
-    return this.tracks.length === 0 || (this.frames + ahead) % this.o.detectEvery === 0;
-  }
-
-  /**
-   * The faces of the next frame. `detected`: the detector's result for this frame, when it was
-   * computed ahead (elsewhere); without it the detector runs here if needed.
-   */
-  async process(frame: Frame, detected?: Promise<Detection[]>): Promise<TrackedFace[]> {
+  /** The faces of the next frame. */
+  async process(frame: Frame): Promise<TrackedFace[]> {
     const detectNow = this.tracks.length === 0 || this.frames % this.o.detectEvery === 0;
     this.frames++;
     const fresh: Roi[] = [];
     if (detectNow) {
       this.detections++;
-      for (const d of await (detected ?? this.detector.detect(frame))) {
+      for (const d of await this.detector.detect(frame)) {
         const roi = roiFromDetection(d);
         if (!this.tracks.some((t) => roiOverlap(t.roi, roi)) && !fresh.some((r) => roiOverlap(r, roi))) fresh.push(roi);
       }

@@ -55,6 +55,13 @@ export function decodeGeometry(row: Float32Array): FaceGeometry {
   };
 }
 
+/** The faces of one frame from its rows of GEOMETRY_COLS values, one after the other. */
+export function decodeFaces(rows: Float32Array): FaceGeometry[] {
+  const faces: FaceGeometry[] = [];
+  for (let i = 0; i < rows.length / GEOMETRY_COLS; i++) faces.push(decodeGeometry(rows.subarray(i * GEOMETRY_COLS, (i + 1) * GEOMETRY_COLS)));
+  return faces;
+}
+
 function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);

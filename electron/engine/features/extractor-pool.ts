@@ -10,6 +10,10 @@
  * A frame's pixels move to the worker without a copy (the main thread is done with them once the
  * frame is tracked); the caller bounds how many frames wait, which bounds memory and makes the
  * decoder wait when the extractors fall behind.
+ *
+ * Each worker holds at most two batches (one running, one next); the rest wait here, and a caller
+ * that would otherwise sit idle waiting for the workers runs the oldest of them itself (`help`).
+ * Which thread ran a batch does not change its vectors (same models, same ONNX Runtime settings).
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -18,9 +22,8 @@ import { Worker } from 'node:worker_threads';
 import { UserError } from '../../../common/errors.js';
 import type { ExecutionProviderChoice } from '../onnx/sessions.js';
 import type { Frame } from '../video/decode.js';
-import type { Detection } from '../face/detector.js';
-import { encodeGeometry, GEOMETRY_COLS } from './cache.js';
-import type { FaceGeometry, FeatureExtractor } from './extractor.js';
+import { decodeFaces, encodeGeometry, GEOMETRY_COLS } from './cache.js';
+import { runFrames, type FaceGeometry, type FeatureExtractor, type FrameFaces } from './extractor.js';
 import type { BatchFrame, ExtractorInfo, FromWorker, SerialisedError, ToWorker, WorkerSetup } from './extractor-worker.js';
 
 /** Frames per batch: enough faces per model call to amortise it, little waiting at the end. */
@@ -29,8 +32,6 @@ export const BATCH_FRAMES = 8;
 export interface ExtractorPoolOptions {
   specs: string[];
   workers: number;
-  /** Run the face detector in the first worker too (detectAhead). */
-  detector?: { minScore: number };
   int8?: boolean;
   provider?: ExecutionProviderChoice;
   threads?: number;
@@ -80,11 +81,11 @@ class ExtractorWorker {
         if (m.type === 'ready') {
           resolve({ models: m.models, extractors: m.extractors });
           this.idle();
-        } else if (m.type === 'done' || m.type === 'detected') {
+        } else if (m.type === 'done') {
           const p = this.pending.get(m.id);
           this.pending.delete(m.id);
           this.idle();
-          p?.resolve((m.type === 'done' ? m.results : m.detections) as never);
+          p?.resolve(m.results as never);
         } else {
           const err = deserialise(m.error);
           if (m.id === undefined) return reject(err);
@@ -126,33 +127,9 @@ class ExtractorWorker {
     return this.send({ type: 'run', id, extractors, frames }, transfer);
   }
 
-  /** The detector's faces in a frame; the pixels are copied (the tracker still needs them). */
-  detect(id: number, frame: Pick<Frame, 'rgb' | 'width' | 'height'>): Promise<Detection[]> {
-    return this.send({ type: 'detect', id, frame: { rgb: frame.rgb, width: frame.width, height: frame.height } });
-  }
-
   async close(): Promise<void> {
     this.worker.removeAllListeners('exit');
     await this.worker.terminate();
-  }
-}
-
-/** An extractor running in the workers: what it is, for the main thread (its vectors come through the pool). */
-class WorkerExtractor implements FeatureExtractor {
-  readonly id: string;
-  readonly version: string;
-  readonly variant?: string;
-  readonly description: string;
-  readonly dim: number;
-  readonly columns: string[];
-  readonly provider?: string;
-
-  constructor(info: ExtractorInfo) {
-    ({ id: this.id, version: this.version, variant: this.variant, description: this.description, dim: this.dim, columns: this.columns, provider: this.provider } = info);
-  }
-
-  run(): Promise<Float32Array[]> {
-    return Promise.reject(new Error(`internal: extractor ${this.id} runs in a worker thread; submit frames to the pool`));
   }
 }
 
@@ -166,10 +143,16 @@ interface Batch {
   fail: ((e: Error) => void)[];
 }
 
+/** Batches a worker holds at once: one running and the next queued, so it never waits for the main thread. */
+export const IN_FLIGHT_PER_WORKER = 2;
+
 export class ExtractorPool {
   private batch: Batch = { extractors: [], frames: [], done: [], fail: [] };
-  private next = 0;
+  /** Full batches no worker has taken yet: the next free worker takes the oldest, or this thread does (`help`). */
+  private readonly waiting: Batch[] = [];
+  private readonly inFlight: number[];
   private nextId = 0;
+  private local: FeatureExtractor[] | undefined;
 
   private readonly dims: number[];
 
@@ -177,22 +160,33 @@ export class ExtractorPool {
     private readonly workers: ExtractorWorker[],
     /** Which provider each worker's models run on. */
     readonly models: { label: string; provider: string }[],
-    /** The extractors, as the main thread needs to know them (they run in the workers). */
-    readonly extractors: FeatureExtractor[],
+    /** What the workers' extractors are (ids, dims, columns), in the order of the specs. */
+    readonly extractors: ExtractorInfo[],
   ) {
     this.dims = extractors.map((e) => e.dim);
+    this.inFlight = workers.map(() => 0);
   }
 
   /** Starts the workers; resolves once every worker has loaded its models (a bad extractor is an error here). */
   static async create(o: ExtractorPoolOptions): Promise<ExtractorPool> {
-    const workers = Array.from({ length: Math.max(1, o.workers) }, (_, i) => new ExtractorWorker({ specs: o.specs, provider: o.provider, threads: o.threads, int8: o.int8, detector: i === 0 ? o.detector : undefined }));
+    const workers = Array.from({ length: Math.max(1, o.workers) }, () => new ExtractorWorker({ specs: o.specs, provider: o.provider, threads: o.threads, int8: o.int8 }));
     try {
       const ready = await Promise.all(workers.map((w) => w.ready));
-      return new ExtractorPool(workers, ready.flatMap((r) => r.models), ready[0].extractors.map((e) => new WorkerExtractor(e)));
+      return new ExtractorPool(workers, ready.flatMap((r) => r.models), ready[0].extractors);
     } catch (err) {
       await Promise.all(workers.map((w) => w.close()));
       throw err;
     }
+  }
+
+  /**
+   * The same extractors, loaded in this thread, for `help`. They must compute what the workers'
+   * do (same specs and variant): the vectors must not depend on which thread made them.
+   */
+  helpWith(local: FeatureExtractor[]): void {
+    const mismatch = local.length !== this.extractors.length || local.some((e, i) => e.id !== this.extractors[i].id || e.version !== this.extractors[i].version || e.variant !== this.extractors[i].variant || e.dim !== this.extractors[i].dim);
+    if (mismatch) throw new Error('internal: the extractors of this thread differ from the workers\'');
+    this.local = local;
   }
 
   /**
@@ -214,26 +208,56 @@ export class ExtractorPool {
     return promise;
   }
 
-  /** The detector's faces in `frame`, found in the first worker (needs `detector` at create). */
-  detect(frame: Frame): Promise<Detection[]> {
-    return this.workers[0].detect(this.nextId++, frame);
-  }
-
   /** Frames submitted but not sent to a worker yet (the batch being filled). */
   get unsent(): number {
     return this.batch.frames.length;
   }
 
-  /** Sends the frames queued so far (a partial batch at the end of a video). */
+  /** Ends the batch being filled (a partial batch at the end of a video); it goes to a worker when one is free. */
   flush(): void {
-    const { extractors, frames, done, fail } = this.batch;
-    if (!frames.length) return;
+    if (!this.batch.frames.length) return;
+    this.waiting.push(this.batch);
     this.batch = { extractors: [], frames: [], done: [], fail: [] };
-    const worker = this.workers[this.next];
-    this.next = (this.next + 1) % this.workers.length;
+    this.dispatch();
+  }
+
+  /**
+   * Runs the oldest batch no worker has taken, here in the calling thread — for a caller that
+   * would otherwise wait idle for the workers (on two cores the tracking thread is often ahead of
+   * the extractors' worker, or behind it: helping balances the two). False if there is none.
+   */
+  async help(): Promise<boolean> {
+    const local = this.local;
+    const batch = local && this.waiting.shift();
+    if (!local || !batch) return false;
+    try {
+      const items: FrameFaces[] = batch.frames.map((f) => ({ frame: { frame: f.frame, time: f.time, width: f.width, height: f.height, rgb: f.rgb as Frame['rgb'] }, faces: decodeFaces(f.geometry) }));
+      const byExtractor: Float32Array[][][] = [];
+      for (const e of batch.extractors) byExtractor.push(await runFrames(local[e], items));
+      batch.done.forEach((done, k) => done(byExtractor.map((perFrame) => perFrame[k])));
+    } catch (err) {
+      batch.fail.forEach((f) => f(err as Error));
+    }
+    return true;
+  }
+
+  /** Hands waiting batches to workers with room, the least busy first. */
+  private dispatch(): void {
+    while (this.waiting.length) {
+      let w = -1;
+      this.inFlight.forEach((n, i) => {
+        if (n < IN_FLIGHT_PER_WORKER && (w < 0 || n < this.inFlight[w])) w = i;
+      });
+      if (w < 0) return;
+      this.send(w, this.waiting.shift() as Batch);
+    }
+  }
+
+  private send(w: number, { extractors, frames, done, fail }: Batch): void {
+    this.inFlight[w]++;
     const counts = frames.map((f) => f.geometry.length / GEOMETRY_COLS);
     const dims = extractors.map((e) => this.dims[e]);
-    worker.run(this.nextId++, extractors, frames).then(
+    this.workers[w].run(this.nextId++, extractors, frames).then(
       (results) => {
         let offset = 0;
         counts.forEach((n, k) => {
@@ -242,7 +266,10 @@ export class ExtractorPool {
         });
       },
       (err: Error) => fail.forEach((f) => f(err)),
-    );
+    ).finally(() => {
+      this.inFlight[w]--;
+      this.dispatch();
+    });
   }
 
   async close(): Promise<void> {

@@ -1,24 +1,20 @@
 /**
  * A worker thread running feature extractors (electron/engine/features/extractor-pool.ts), so that
  * their models run while the main thread decodes and tracks the next frames: ONNX Runtime's
- * `run` blocks the thread that calls it. It owns its own sessions. It may also run the face
- * detector on frames the tracker will need it for; those go before extractor batches (the tracker
- * waits for them, nobody waits for a batch). Jobs of one kind are done in the order they arrive.
+ * `run` blocks the thread that calls it. It owns its own sessions. Batches are done in the order
+ * they arrive.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { UserError } from '../../../common/errors.js';
 import { SessionFactory, type ExecutionProviderChoice } from '../onnx/sessions.js';
-import { decodeGeometry, GEOMETRY_COLS } from './cache.js';
+import { decodeFaces } from './cache.js';
 import { runFrames, type FrameFaces } from './extractor.js';
 import { createExtractors } from './registry.js';
-import { FaceDetector, type Detection } from '../face/detector.js';
 
 export interface WorkerSetup {
   specs: string[];
   provider?: ExecutionProviderChoice;
   threads?: number;
-  /** Also run the face detector (FaceSettings.minDetectionScore). */
-  detector?: { minScore: number };
   int8?: boolean;
 }
 
@@ -29,20 +25,17 @@ export interface BatchFrame {
   width: number;
   height: number;
   rgb: Uint8Array;
-  /** faces × GEOMETRY_COLS, as the cache stores them. */
+  /** faces × GEOMETRY_COLS (cache.ts), as the cache stores them. */
   geometry: Float32Array;
 }
 
 /** `extractors`: which of the worker's extractors to run (indices into its specs). */
-export type ToWorker =
-  | { type: 'run'; id: number; extractors: number[]; frames: BatchFrame[] }
-  | { type: 'detect'; id: number; frame: Pick<BatchFrame, 'rgb' | 'width' | 'height'> };
+export type ToWorker = { type: 'run'; id: number; extractors: number[]; frames: BatchFrame[] };
 
 export type FromWorker =
   | { type: 'ready'; models: { label: string; provider: string }[]; extractors: ExtractorInfo[] }
   /** Per requested extractor: the vectors of every face of every frame, in order (faces × dim). */
   | { type: 'done'; id: number; results: Float32Array[] }
-  | { type: 'detected'; id: number; detections: Detection[] }
   | { type: 'error'; id?: number; error: SerialisedError };
 
 /** What the main thread needs to know of an extractor that runs in a worker. */
@@ -86,27 +79,14 @@ async function main(): Promise<void> {
     return;
   }
   const info = extractors.map((e) => ({ id: e.id, version: e.version, variant: e.variant, description: e.description, dim: e.dim, columns: e.columns, provider: e.provider }));
-  let detector: FaceDetector | undefined;
-  try {
-    if (setup.detector) detector = await FaceDetector.create(sessions, setup.detector);
-  } catch (err) {
-    post({ type: 'error', error: serialiseError(err) });
-    return;
-  }
   post({ type: 'ready', models: sessions.models(), extractors: info });
 
-  const detections: Extract<ToWorker, { type: 'detect' }>[] = [];
-  const batches: Extract<ToWorker, { type: 'run' }>[] = [];
-  const detect = async (m: Extract<ToWorker, { type: 'detect' }>): Promise<void> => {
-    const frame = { ...m.frame, rgb: Buffer.from(m.frame.rgb.buffer, m.frame.rgb.byteOffset, m.frame.rgb.byteLength) };
-    post({ type: 'detected', id: m.id, detections: await (detector as FaceDetector).detect(frame) });
-  };
-  const extract = async (m: Extract<ToWorker, { type: 'run' }>): Promise<void> => {
-    const items: FrameFaces[] = m.frames.map((f) => {
-      const faces = [];
-      for (let i = 0; i < f.geometry.length / GEOMETRY_COLS; i++) faces.push(decodeGeometry(f.geometry.subarray(i * GEOMETRY_COLS, (i + 1) * GEOMETRY_COLS)));
-      return { frame: { frame: f.frame, time: f.time, width: f.width, height: f.height, rgb: Buffer.from(f.rgb.buffer, f.rgb.byteOffset, f.rgb.byteLength) }, faces };
-    });
+  const batches: ToWorker[] = [];
+  const extract = async (m: ToWorker): Promise<void> => {
+    const items: FrameFaces[] = m.frames.map((f) => ({
+      frame: { frame: f.frame, time: f.time, width: f.width, height: f.height, rgb: Buffer.from(f.rgb.buffer, f.rgb.byteOffset, f.rgb.byteLength) },
+      faces: decodeFaces(f.geometry),
+    }));
     const results: Float32Array[] = [];
     for (const e of m.extractors.map((i) => extractors[i])) {
       const vectors = (await runFrames(e, items)).flat();
@@ -116,15 +96,14 @@ async function main(): Promise<void> {
     }
     post({ type: 'done', id: m.id, results }, results.map((r) => r.buffer as ArrayBuffer));
   };
-  // one job at a time (extractors reuse their input buffers across awaits); detections first
+  // one batch at a time (extractors reuse their input buffers across awaits)
   let busy = false;
   const pump = async (): Promise<void> => {
     if (busy) return;
     busy = true;
-    for (let job = detections.shift() ?? batches.shift(); job; job = detections.shift() ?? batches.shift()) {
+    for (let job = batches.shift(); job; job = batches.shift()) {
       try {
-        if (job.type === 'detect') await detect(job);
-        else await extract(job);
+        await extract(job);
       } catch (err) {
         post({ type: 'error', id: job.id, error: serialiseError(err) });
       }
@@ -132,7 +111,7 @@ async function main(): Promise<void> {
     busy = false;
   };
   port.on('message', (m: ToWorker) => {
-    (m.type === 'detect' ? detections : batches).push(m as never);
+    batches.push(m);
     void pump();
   });
 }

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { ensureFaceModel } from '../../../models/pretrained/face-models.js';
 import { cacheRoot, writeFileAtomic } from '../../../common/node/storage.js';
 import { fileError, isStorageError } from '../../../common/node/fs-errors.js';
-import { FaceDetector, type Detection } from '../face/detector.js';
+import { FaceDetector } from '../face/detector.js';
 import { FaceMesh } from '../face/landmarks.js';
 import { FaceTracker, type TrackedFace } from '../face/tracker.js';
 import type { FaceSettings } from './face-settings.js';
@@ -26,7 +26,7 @@ import { FacesCsvWriter, readFacesCsv, type FaceRow } from './faces-table.js';
 import { NpyWriter, readNpyHeader, readNpyRows, type NpyInfo } from '../../../models/data/npy.js';
 import { createExtractors, DEFAULT_EXTRACTORS } from './registry.js';
 import { ImageModelExtractor } from './image-model.js';
-import { BATCH_FRAMES, ExtractorPool, type FrameVectors } from './extractor-pool.js';
+import { BATCH_FRAMES, ExtractorPool, IN_FLIGHT_PER_WORKER, type FrameVectors } from './extractor-pool.js';
 
 /** Bump when detection, tracking or alignment logic changes, so cached tracking runs are redone. */
 export const TRACKING_VERSION = 1;
@@ -142,18 +142,19 @@ export class FeaturePipeline {
     const layout = runtimeLayout(options);
     const specs = options.extractors ?? DEFAULT_EXTRACTORS;
     // the workers load their models while this thread loads its own
-    const pool = layout.workers > 0 ? ExtractorPool.create({ specs, workers: layout.workers, provider: options.provider, threads: layout.threads, int8: options.int8, detector: { minScore: options.face.minDetectionScore } }) : undefined;
+    const pool = layout.workers > 0 ? ExtractorPool.create({ specs, workers: layout.workers, provider: options.provider, threads: layout.threads, int8: options.int8 }) : undefined;
     pool?.catch(() => undefined); // awaited below, after this thread's models
     try {
       const sessions = new SessionFactory({ provider: options.provider, threads: layout.threads });
       const detector = await FaceDetector.create(sessions, { minScore: options.face.minDetectionScore });
       const mesh = await FaceMesh.create(sessions);
-      // with workers, this thread only needs to know the extractors (they run there)
-      const extractors = pool ? (await pool).extractors : await createExtractors(specs, sessions, { int8: options.int8 });
+      // With workers this thread has the extractors too: it runs the batches the workers have
+      // not taken yet whenever it would otherwise wait for them (ExtractorPool.help).
+      const extractors = await createExtractors(specs, sessions, { int8: options.int8 });
       let identifier: ImageModelExtractor | undefined;
       if (options.face.reid) {
         // re-identification keeps the float descriptor: it decides face ids, which the cache's tracking shares
-        const found = pool || options.int8 ? undefined : extractors.find((e) => e.id === 'faceres');
+        const found = options.int8 ? undefined : extractors.find((e) => e.id === 'faceres');
         identifier = (found as ImageModelExtractor | undefined) ?? ((await createExtractors(['faceres'], sessions))[0] as ImageModelExtractor);
       }
       const trackingKey = shortHash({
@@ -163,6 +164,7 @@ export class FeaturePipeline {
       });
       const pipeline = new FeaturePipeline(options, sessions, extractors, detector, mesh, identifier, trackingKey, layout);
       pipeline.pool = await pool;
+      pipeline.pool?.helpWith(extractors);
       return pipeline;
     } catch (err) {
       await (await pool?.catch(() => undefined))?.close();
@@ -308,15 +310,20 @@ export class FeaturePipeline {
     const pool = missing.length ? this.pool : undefined;
     const which = missing.map((e) => this.extractors.indexOf(e));
     const queue: (Promise<FrameVectors> | FrameVectors | undefined)[] = [];
-    const maxQueued = 2 * BATCH_FRAMES * this.layout.workers;
+    // room for the batches the workers hold and one more, which this thread may take (help)
+    const maxQueued = BATCH_FRAMES * (IN_FLIGHT_PER_WORKER * this.layout.workers + 1);
+    const ready = new WeakSet<Promise<FrameVectors>>();
     let submitted = 0; // pool frames in the queue
     const drain = async (keep: number): Promise<void> => {
       while (queue.length > keep) {
         const head = queue.shift();
-        if (head instanceof Promise) {
+        if (head instanceof Promise && pool) {
           // the oldest frame may still wait in a batch not sent yet (frames without a face fill the queue, not batches)
-          if (pool && submitted <= pool.unsent) pool.flush();
+          if (submitted <= pool.unsent) pool.flush();
           submitted--;
+          // rather than wait idle for the workers, run batches none of them has taken yet; a
+          // worker's answer arrives as an event, so let one through between batches
+          while (!ready.has(head) && (await pool.help())) await new Promise(setImmediate);
         }
         const vectors = await head;
         if (!vectors) for (const w of writers) w.append(undefined);
@@ -328,7 +335,7 @@ export class FeaturePipeline {
       if (!faces.length) queue.push(undefined);
       else if (pool) {
         const vectors = pool.submit(frame, faces, which);
-        vectors.catch(() => undefined); // a failure surfaces where it is awaited, or not at all after an earlier one
+        vectors.then(() => ready.add(vectors), () => undefined); // a failure surfaces where it is awaited, or not at all after an earlier one
         queue.push(vectors);
         submitted++;
       }
@@ -339,22 +346,12 @@ export class FeaturePipeline {
       }
       await drain(maxQueued);
     };
-    // With workers, the detector runs there on the frames ahead that the tracker will want it for
-    // (while this thread tracks the frames before them); a frame it was not asked for detects here.
-    const detected = new Map<number, Promise<Detection[]>>();
-    const frames = tracker && this.pool ? lookAhead(decoder, DETECT_AHEAD, (frame, ahead) => {
-      if (!tracker.willDetect(ahead)) return;
-      const found = (this.pool as ExtractorPool).detect(frame);
-      found.catch(() => undefined); // awaited by the tracker, unless decoding stops first
-      detected.set(frame.frame, found);
-    }) : decoder;
     try {
-      for await (const frame of frames) {
+      for await (const frame of decoder) {
         let faces: FaceGeometry[];
         let rows: FaceRow[];
         if (tracker) {
-          const found = await tracker.process(frame, detected.get(frame.frame));
-          detected.delete(frame.frame);
+          const found = await tracker.process(frame);
           // Extractors see the geometry as the cache stores it (float32), exactly what a later
           // replay of this entry gives them: features are then the same bytes whether computed
           // now or added later from the cache (merged shard outputs must match a single run).
@@ -496,36 +493,6 @@ interface ProcessResult {
 
 function videoFields(info: VideoInfo): VideoFeaturesSummary['video'] {
   return { codec: info.codec, width: info.width, height: info.height, fps: info.fps, variableFrameRate: info.variableFrameRate, durationSec: info.durationSec, rotation: info.rotation };
-}
-
-/** Frames decoded ahead of the one being tracked, to detect faces in them meanwhile. */
-const DETECT_AHEAD = 4;
-
-/**
- * The frames of `source`, read up to `depth` frames ahead of the consumer; `onAhead(frame, k)` is
- * called for each when it is read, k being how many frames after the consumer's next one it is.
- */
-async function* lookAhead(source: AsyncIterable<Frame>, depth: number, onAhead: (frame: Frame, ahead: number) => void): AsyncGenerator<Frame> {
-  const it = source[Symbol.asyncIterator]();
-  const buffered: Frame[] = [];
-  let ended = false;
-  try {
-    for (;;) {
-      while (!ended && buffered.length < depth) {
-        const next = await it.next();
-        if (next.done) ended = true;
-        else {
-          onAhead(next.value, buffered.length);
-          buffered.push(next.value);
-        }
-      }
-      const frame = buffered.shift();
-      if (!frame) return;
-      yield frame;
-    }
-  } finally {
-    await it.return?.();
-  }
 }
 
 /** A disk-full or permission failure as one line naming `file`; other errors pass unchanged. */
