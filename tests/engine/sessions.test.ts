@@ -2,6 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { GraphBuilder } from '../../models/onnx/builder.js';
 import { autoProviderOrder, SessionFactory } from '../../electron/engine/onnx/sessions.js';
 import { UserError } from '../../common/errors.js';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { ensureFaceModel } from '../../models/pretrained/face-models.js';
+import { freshDir } from '../helpers/fixtures.js';
 
 function reluModel(): Uint8Array {
   const b = new GraphBuilder('relu');
@@ -55,5 +59,44 @@ describe('execution providers', () => {
   it('a missing model file names the file', async () => {
     const err = await new SessionFactory({ provider: 'cpu' }).create('/nonexistent/model.onnx', 'm').then(() => undefined, (e: unknown) => e);
     expect((err as UserError).describe()).toMatch(/\/nonexistent\/model\.onnx: model file .* is missing/);
+  });
+});
+
+describe('the saved optimised graphs (CPU)', () => {
+  it('are written on first use, start later sessions with the same outputs, and a damaged one is remade', async () => {
+    const dir = path.join(freshDir('optimized'), 'graphs');
+    const model = readFileSync(ensureFaceModel('facemesh'));
+    const input = { input: { data: Float32Array.from({ length: 192 * 192 * 3 }, (_, i) => ((i * 7919) % 255) / 255), dims: [1, 192, 192, 3] } };
+    const bytes = (t: { data: Float32Array }): Buffer => Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+
+    const plain = await new SessionFactory({ provider: 'cpu', threads: 1, optimizedModels: false }).create(model, 'facemesh');
+    const want = await plain.run(input);
+    expect(existsSync(dir)).toBe(false);
+
+    const first = await new SessionFactory({ provider: 'cpu', threads: 1, optimizedModels: dir }).create(model, 'facemesh');
+    const saved = readdirSync(dir);
+    expect(saved).toHaveLength(1); // no temporary file left behind
+    expect(saved[0]).toMatch(/^[0-9a-f]{20}-[0-9a-f]{12}\.onnx$/);
+    const graph = path.join(dir, saved[0]);
+    const written = statSync(graph).mtimeMs;
+
+    const second = await new SessionFactory({ provider: 'cpu', threads: 1, optimizedModels: dir }).create(model, 'facemesh');
+    expect(statSync(graph).mtimeMs).toBe(written); // loaded, not written again
+    for (const s of [first, second]) {
+      const got = await s.run(input);
+      for (const name of Object.keys(want)) expect(bytes(got[name]).equals(bytes(want[name])), name).toBe(true);
+    }
+
+    writeFileSync(graph, 'not a model');
+    const third = await new SessionFactory({ provider: 'cpu', threads: 1, optimizedModels: dir }).create(model, 'facemesh');
+    expect(bytes((await third.run(input)).mesh).equals(bytes(want.mesh))).toBe(true);
+    expect(statSync(graph).size).toBeGreaterThan(1_000_000); // remade
+  }, 60_000);
+
+  it('a cache folder that cannot be made only costs the saving', async () => {
+    const blocker = path.join(freshDir('optimized-blocked'), 'file');
+    writeFileSync(blocker, 'a file where the folder should be');
+    const s = await new SessionFactory({ provider: 'cpu', threads: 1, optimizedModels: path.join(blocker, 'graphs') }).create(reluModel(), 'relu');
+    expect(Array.from((await s.run({ x: { data: new Float32Array([-1, 2, -3, 4]), dims: [4] } })).y.data)).toEqual([0, 2, 0, 4]);
   });
 });

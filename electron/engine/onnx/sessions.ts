@@ -6,13 +6,15 @@
  * libraries); that is caught, remembered, and the next candidate is tried. Every session records
  * the provider it actually runs on, so runs can report it.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
 import { UserError } from '../../../common/errors.js';
 import { GraphBuilder } from '../../../models/onnx/builder.js';
+import { cacheRoot } from '../../../common/node/storage.js';
+import { OptimizedModelCache } from './optimized-models.js';
 
 export const EXECUTION_PROVIDERS = ['auto', 'cpu', 'webgpu', 'cuda', 'dml', 'coreml'] as const;
 export type ExecutionProviderChoice = (typeof EXECUTION_PROVIDERS)[number];
@@ -92,6 +94,8 @@ export interface SessionFactoryOptions {
   threads?: number;
   /** Candidates `auto` tries, in order, instead of the platform's (for tests and unusual machines). */
   autoOrder?: ExecutionProvider[];
+  /** Folder of optimised CPU graphs (optimized-models.ts); false: optimise at every start. Default: in the cache folder. */
+  optimizedModels?: string | false;
 }
 
 export class SessionFactory {
@@ -101,6 +105,7 @@ export class SessionFactory {
   private readonly candidates: ExecutionProvider[];
   private readonly threads: number;
   private readonly made: { label: string; provider: string }[] = [];
+  private readonly optimized: OptimizedModelCache | undefined;
 
   constructor(options: SessionFactoryOptions = {}) {
     this.requested = options.provider ?? 'auto';
@@ -118,6 +123,8 @@ export class SessionFactory {
       }
     } else this.candidates = [this.requested];
     this.threads = options.threads ?? Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
+    const optimizedDir = options.optimizedModels ?? path.join(cacheRoot(), 'models', 'optimized');
+    this.optimized = optimizedDir === false ? undefined : new OptimizedModelCache(optimizedDir);
   }
 
   /** Every session made so far and the provider it runs on (a fallback shows here). */
@@ -142,16 +149,7 @@ export class SessionFactory {
     const errors: string[] = [];
     for (const provider of order) {
       try {
-        const session = await ort.InferenceSession.create(bytes, {
-          executionProviders: [provider],
-          intraOpNumThreads: this.threads,
-          interOpNumThreads: 1,
-          graphOptimizationLevel: 'all',
-          logSeverityLevel: 3,
-          // Idle ORT threads spin by default, stealing the CPU that cropping and decoding need
-          // between model runs on a two-core laptop.
-          extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
-        });
+        const session = provider === 'cpu' && this.optimized ? await this.createCpu(bytes, this.optimized) : await this.session(bytes, provider);
         if (!this.attempts.some((a) => a.provider === provider && a.ok)) this.attempts.push({ provider, ok: true });
         this.made.push({ label, provider });
         return new ModelSession(label, provider, session);
@@ -165,6 +163,44 @@ export class SessionFactory {
     const where = typeof model === 'string' ? model : label;
     throw new UserError(`cannot load model ${label} (${errors.join('; ')})`,
       this.requested === 'auto' || this.requested === 'cpu' ? 'the model file may be corrupt: delete it so it is rebuilt, or reinstall it' : 'try --ep auto or --ep cpu', where);
+  }
+
+  private session(model: Uint8Array, provider: ExecutionProvider, extra: ort.InferenceSession.SessionOptions = {}): Promise<ort.InferenceSession> {
+    return ort.InferenceSession.create(model, {
+      executionProviders: [provider],
+      intraOpNumThreads: this.threads,
+      interOpNumThreads: 1,
+      graphOptimizationLevel: 'all',
+      logSeverityLevel: 3,
+      // Idle ORT threads spin by default, stealing the CPU that cropping and decoding need
+      // between model runs on a two-core laptop.
+      extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
+      ...extra,
+    });
+  }
+
+  /** A CPU session from the saved optimised graph, or optimised now and saved for next time. */
+  private async createCpu(model: Uint8Array, cache: OptimizedModelCache): Promise<ort.InferenceSession> {
+    const file = cache.fileFor(model);
+    if (existsSync(file)) {
+      try {
+        return await this.session(readFileSync(file), 'cpu', { graphOptimizationLevel: 'disabled' });
+      } catch {
+        rmSync(file, { force: true }); // damaged: made again below
+      }
+    }
+    const slot = cache.slot(file);
+    if (!slot) return this.session(model, 'cpu');
+    try {
+      const session = await this.session(model, 'cpu', { optimizedModelFilePath: slot.tmp });
+      slot.keep();
+      return session;
+    } catch (err) {
+      slot.drop();
+      // saving can fail where loading does not (a full disk): the model itself decides
+      if (isCorruptModel((err as Error).message)) throw err;
+      return this.session(model, 'cpu');
+    }
   }
 }
 
