@@ -9,8 +9,11 @@ import { readNpyRows, type NpyInfo } from './npy.js';
 export interface FeatureRows {
   readonly length: number;
   readonly dim: number;
-  /** Rows [start, start + count) as a fresh row-major count × dim array (the caller may change it). */
-  read(start: number, count: number): Float32Array;
+  /**
+   * Rows [start, start + count) as a row-major count × dim array the caller may change: a fresh
+   * one, or a view of `into` where given and long enough (a long pass reuses one buffer).
+   */
+  read(start: number, count: number, into?: Float32Array): Float32Array;
 }
 
 /** A features file and the column blocks ([offset, width]) taken from it; all columns when absent. */
@@ -21,7 +24,17 @@ export interface FeatureFile {
 }
 
 export function rowsInMemory(data: Float32Array, dim: number): FeatureRows {
-  return { length: data.length / dim, dim, read: (start, count) => data.slice(start * dim, (start + count) * dim) };
+  return {
+    length: data.length / dim,
+    dim,
+    read(start, count, into) {
+      const rows = data.subarray(start * dim, (start + count) * dim);
+      if (!into || into.length < rows.length) return rows.slice();
+      const out = into.subarray(0, rows.length);
+      out.set(rows);
+      return out;
+    },
+  };
 }
 
 /**
@@ -31,17 +44,20 @@ export function rowsInMemory(data: Float32Array, dim: number): FeatureRows {
 export function rowsFromFiles(files: FeatureFile[], rows: number[]): FeatureRows {
   const blocks = files.map((f) => ({ ...f, columns: f.columns ?? [[0, f.info.cols] as [number, number]] }));
   const dim = blocks.reduce((a, b) => a + b.columns.reduce((s, [, d]) => s + d, 0), 0);
+  let spanBuffer = new Float32Array(0); // the file rows of one read, reused from read to read
   return {
     length: rows.length,
     dim,
-    read(start, count) {
-      const out = new Float32Array(count * dim);
+    read(start, count, into) {
+      const out = into && into.length >= count * dim ? into.subarray(0, count * dim) : new Float32Array(count * dim);
       if (count <= 0) return out;
       const first = rows[start];
       const last = rows[start + count - 1];
       let offset = 0;
       for (const b of blocks) {
-        const span = readNpyRows(b.file, b.info, first, last - first + 1);
+        const need = (last - first + 1) * b.info.cols;
+        if (spanBuffer.length < need) spanBuffer = new Float32Array(need);
+        const span = readNpyRows(b.file, b.info, first, last - first + 1, spanBuffer);
         for (let i = 0; i < count; i++) {
           const src = (rows[start + i] - first) * b.info.cols;
           let o = i * dim + offset;

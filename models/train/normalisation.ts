@@ -30,7 +30,7 @@ export function trainStatistics(seqs: TrainSequence[], dim: number): Normalisati
 const normalisedRows = (rows: FeatureRows, stats: FeatureStats): FeatureRows => ({
   length: rows.length,
   dim: rows.dim,
-  read: (start, count) => applyStats(rows.read(start, count), stats),
+  read: (start, count, into) => applyStats(rows.read(start, count, into), stats),
 });
 
 /** The sequences with their features normalised on reading (the originals are kept for export checks). */

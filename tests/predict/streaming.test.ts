@@ -19,6 +19,8 @@ import type { PredictionRow } from '../../electron/engine/predict/predictor.js';
 import { AUS, EXPRESSIONS, TASK_DIMS, topExpression } from '../../common/labels.js';
 import { randomGruBundle } from '../helpers/bundles.js';
 import { freshDir } from '../helpers/fixtures.js';
+import { rowsFromFiles, type FeatureFile } from '../../models/data/feature-rows.js';
+import { NpyWriter, readNpyHeader, readNpyRows } from '../../models/data/npy.js';
 
 /** A small deterministic generator, so a failure can be rerun. */
 function random(seed: number): () => number {
@@ -208,5 +210,41 @@ describe('prediction files written row by row', () => {
     for (const r of predictionRows(2000, rnd, () => [0])) w.write(r);
     w.abandon();
     expect(readdirSync(dir)).toEqual([]);
+  });
+});
+
+describe('feature rows read from the files', () => {
+  it('give the same values read fresh or into a reused buffer, and the reused buffer is what comes back', () => {
+    const dir = freshDir('feature-rows');
+    const rnd = random(11);
+    const write = (name: string, cols: number, rows: number): FeatureFile => {
+      const file = path.join(dir, name);
+      const w = new NpyWriter(file, cols);
+      for (let r = 0; r < rows; r++) w.append(Float32Array.from({ length: cols }, () => rnd()));
+      w.close();
+      return { file, info: readNpyHeader(file) };
+    };
+    const a = write('a.npy', 5, 40);
+    const b = write('b.npy', 3, 40);
+    // every other row: a face sharing frames with another one; columns 1–2 and 4 of a, all of b
+    const rows = Array.from({ length: 20 }, (_, i) => 2 * i + 1);
+    const seq = rowsFromFiles([{ ...a, columns: [[1, 2], [4, 1]] }, b], rows);
+    expect(seq.dim).toBe(6);
+    const into = new Float32Array(7 * seq.dim);
+    const firstFresh = seq.read(2, 7);
+    const firstReused = seq.read(2, 7, into);
+    expect(firstReused.buffer).toBe(into.buffer);
+    expect(firstReused).toEqual(firstFresh);
+    const second = seq.read(10, 5, into);
+    expect(second.buffer).toBe(into.buffer);
+    expect(second).toEqual(seq.read(10, 5));
+    expect(firstFresh).toEqual(seq.read(2, 7)); // a fresh read is the caller's own
+    // what the reader saw, by hand: row 2 of the sequence is file row 5
+    const rowA = readNpyRows(a.file, a.info, 5, 1);
+    const rowB = readNpyRows(b.file, b.info, 5, 1);
+    expect(Array.from(firstFresh.subarray(0, 6))).toEqual([rowA[1], rowA[2], rowA[4], rowB[0], rowB[1], rowB[2]]);
+    // a buffer too short is not written past: a fresh array comes back
+    const short = new Float32Array(3);
+    expect(seq.read(0, 2, short).buffer).not.toBe(short.buffer);
   });
 });

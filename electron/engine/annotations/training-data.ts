@@ -63,7 +63,7 @@ export async function sequencesFromAnnotations(videos: AnnotatedVideo[], feature
 }
 
 /** Rows [from, to) of a sequence's features. */
-const sliceRows = (rows: FeatureRows, from: number, to: number): FeatureRows => ({ length: to - from, dim: rows.dim, read: (start, count) => rows.read(from + start, count) });
+const sliceRows = (rows: FeatureRows, from: number, to: number): FeatureRows => ({ length: to - from, dim: rows.dim, read: (start, count, into) => rows.read(from + start, count, into) });
 
 /**
  * Validation: the sequences of the last fifth of the videos (at least one); with a single video, its

@@ -13,8 +13,8 @@ import { applyStats, FeatureMoments, type FeatureStats } from '../../../models/t
 /** A sequence of feature rows, read segment by segment (so long videos need not sit in memory). */
 export interface FeatureSequence {
   length: number;
-  /** Rows [start, start + count) as a row-major count × dim array. */
-  read(start: number, count: number): Float32Array;
+  /** Rows [start, start + count) as a row-major count × dim array (a view of `into` where the reader fills it). */
+  read(start: number, count: number, into?: Float32Array): Float32Array;
 }
 
 const MAX_BATCH = 16;
@@ -28,6 +28,7 @@ interface StateShape {
 
 export class BundleRunner {
   private readonly states: StateShape[];
+  private batchBuffer = new Float32Array(0);
 
   private constructor(
     readonly bundle: LoadedBundle,
@@ -77,8 +78,13 @@ export class BundleRunner {
   private async runBatch(segments: Float32Array[], length: number, states: Map<string, Float32Array>[]) {
     const B = segments.length;
     const D = this.dim;
-    const features = new Float32Array(B * length * D);
-    segments.forEach((s, b) => features.set(s, b * length * D));
+    // one segment goes in as it is; a batch of several is gathered into a buffer kept for the next
+    let features = segments[0];
+    if (B > 1 || features.length !== length * D) {
+      if (this.batchBuffer.length < B * length * D) this.batchBuffer = new Float32Array(B * length * D);
+      features = this.batchBuffer.subarray(0, B * length * D);
+      segments.forEach((s, b) => features.set(s, b * length * D));
+    }
     const feeds: Record<string, { data: Float32Array; dims: number[] }> = { features: { data: features, dims: [B, length, D] } };
     for (const s of this.states) {
       const data = new Float32Array(s.outer * B * s.inner);
@@ -131,7 +137,11 @@ export class BundleRunner {
     const m = this.bundle.manifest;
     const L = m.model.segmentLength;
     const D = this.dim;
-    const norms = m.features.normalization === 'per-sequence' ? group.map(({ s }) => sequenceStats(s, D, L)) : undefined;
+    // Each member reads its segments into a buffer of its own, reused from step to step: a long
+    // video would otherwise leave megabytes of garbage per segment, and the peak memory of a run
+    // would grow with the video until the collector caught up.
+    const buffers = group.map(({ s }) => new Float32Array(Math.min(L, s.length) * D));
+    const norms = m.features.normalization === 'per-sequence' ? group.map(({ s }, i) => sequenceStats(s, D, L, buffers[i])) : undefined;
     const states = group.map(() => this.zeroState());
     const steps = Math.max(0, ...group.map(({ s }) => Math.ceil(s.length / L)));
     for (let step = 0; step < steps; step++) {
@@ -143,7 +153,7 @@ export class BundleRunner {
       });
       for (const [len, members] of byLength) {
         const segs = members.map((i) => {
-          const rows = group[i].s.read(step * L, len);
+          const rows = group[i].s.read(step * L, len, buffers[i]);
           if (rows.length !== len * D) throw new Error(`sequence ${group[i].index}: read ${rows.length} values for ${len} rows of ${D}`);
           const norm = norms?.[i];
           return norm ? applyStats(rows, norm) : rows;
@@ -187,8 +197,8 @@ function softmaxRows(src: Float32Array, dst: Float32Array, k: number): void {
 }
 
 /** Mean and standard deviation of each feature over a whole sequence (per-sequence z-score, as in training). */
-function sequenceStats(s: FeatureSequence, D: number, chunk: number): FeatureStats {
+function sequenceStats(s: FeatureSequence, D: number, chunk: number, buffer: Float32Array): FeatureStats {
   const moments = new FeatureMoments(D);
-  for (let start = 0; start < s.length; start += chunk) moments.add(s.read(start, Math.min(chunk, s.length - start)));
+  for (let start = 0; start < s.length; start += chunk) moments.add(s.read(start, Math.min(chunk, s.length - start), buffer));
   return moments.stats();
 }
