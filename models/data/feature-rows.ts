@@ -89,11 +89,12 @@ export interface FeatureRowReport {
  */
 export function* scanFaceRows(files: FeatureFile[], rows = Math.min(...files.map((f) => f.info.rows)), report?: FeatureRowReport): Generator<FaceRowRef> {
   const CHUNK = 1024;
+  const buffers = files.map((f) => new Float32Array(CHUNK * f.info.cols)); // one per file, reused chunk after chunk
   for (let start = 0; start < rows; start += CHUNK) {
     const n = Math.min(CHUNK, rows - start);
     const out: FaceRowRef[] = Array.from({ length: n }, (_, r) => ({ frame: start + r + 1, faceId: 0 }));
-    for (const f of files) {
-      const chunk = readNpyRows(f.file, f.info, start, n);
+    for (const [k, f] of files.entries()) {
+      const chunk = readNpyRows(f.file, f.info, start, n, buffers[k]);
       for (let r = 0; r < n; r++) {
         const row = chunk.subarray(r * f.info.cols, (r + 1) * f.info.cols);
         if (rowHasFace(row)) continue;

@@ -128,6 +128,8 @@ export interface PredictionWriter {
   abandon(): void;
 }
 
+const CSV_CHUNK_ROWS = 64;
+
 /** Rows formatted and written in chunks through csv-stringify (a chunk's text equals that of stringifying all rows at once). */
 class CsvWriter implements PredictionWriter {
   private readonly out: AtomicFileWriter;
@@ -142,7 +144,8 @@ class CsvWriter implements PredictionWriter {
 
   write(row: PredictionRow): void {
     this.chunk.push(this.format(row));
-    if (this.chunk.length >= 512) this.flush();
+    // small chunks: rows kept for long reach V8's old generation as garbage (see EMIT_CHUNK in predictor.ts)
+    if (this.chunk.length >= CSV_CHUNK_ROWS) this.flush();
   }
 
   private flush(): void {
