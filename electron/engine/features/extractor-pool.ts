@@ -149,7 +149,7 @@ export const IN_FLIGHT_PER_WORKER = 2;
 export class ExtractorPool {
   private batch: Batch = { extractors: [], frames: [], done: [], fail: [] };
   /** Full batches no worker has taken yet: the next free worker takes the oldest, or this thread does (`help`). */
-  private readonly waiting: Batch[] = [];
+  private readonly queued: Batch[] = [];
   private readonly inFlight: number[];
   private nextId = 0;
   private local: FeatureExtractor[] | undefined;
@@ -208,6 +208,11 @@ export class ExtractorPool {
     return promise;
   }
 
+  /** Full batches no worker has taken yet. */
+  get waiting(): number {
+    return this.queued.length;
+  }
+
   /** Frames submitted but not sent to a worker yet (the batch being filled). */
   get unsent(): number {
     return this.batch.frames.length;
@@ -216,7 +221,7 @@ export class ExtractorPool {
   /** Ends the batch being filled (a partial batch at the end of a video); it goes to a worker when one is free. */
   flush(): void {
     if (!this.batch.frames.length) return;
-    this.waiting.push(this.batch);
+    this.queued.push(this.batch);
     this.batch = { extractors: [], frames: [], done: [], fail: [] };
     this.dispatch();
   }
@@ -228,7 +233,7 @@ export class ExtractorPool {
    */
   async help(): Promise<boolean> {
     const local = this.local;
-    const batch = local && this.waiting.shift();
+    const batch = local && this.queued.shift();
     if (!local || !batch) return false;
     try {
       const items: FrameFaces[] = batch.frames.map((f) => ({ frame: { frame: f.frame, time: f.time, width: f.width, height: f.height, rgb: f.rgb as Frame['rgb'] }, faces: decodeFaces(f.geometry) }));
@@ -243,13 +248,13 @@ export class ExtractorPool {
 
   /** Hands waiting batches to workers with room, the least busy first. */
   private dispatch(): void {
-    while (this.waiting.length) {
+    while (this.queued.length) {
       let w = -1;
       this.inFlight.forEach((n, i) => {
         if (n < IN_FLIGHT_PER_WORKER && (w < 0 || n < this.inFlight[w])) w = i;
       });
       if (w < 0) return;
-      this.send(w, this.waiting.shift() as Batch);
+      this.send(w, this.queued.shift() as Batch);
     }
   }
 

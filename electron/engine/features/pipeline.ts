@@ -323,7 +323,13 @@ export class FeaturePipeline {
           submitted--;
           // rather than wait idle for the workers, run batches none of them has taken yet; a
           // worker's answer arrives as an event, so let one through between batches
-          while (!ready.has(head) && (await pool.help())) await new Promise(setImmediate);
+          for (;;) {
+            if (ready.has(head)) break;
+            // nothing waits for a worker: the batch being filled is work for this thread too
+            if (!pool.waiting && pool.unsent) pool.flush();
+            if (!(await pool.help())) break;
+            await new Promise(setImmediate);
+          }
         }
         const vectors = await head;
         if (!vectors) for (const w of writers) w.append(undefined);
