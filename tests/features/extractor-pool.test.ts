@@ -50,12 +50,18 @@ describe('the extractor pool', () => {
       expect(await pool.help()).toBe(false); // no extractors here yet
       pool.helpWith(local);
       const pending: Promise<FrameVectors>[] = [];
+      const returned: Uint8Array[] = [];
+      pool.onPixelsDone = (rgb) => returned.push(rgb);
       // the pixels move to the worker: give it copies, the reference above keeps the originals
       for (const { frame, faces } of frames) pending.push(pool.submit({ ...frame, rgb: Buffer.from(frame.rgb) }, faces, [0, 1]));
       expect(pool.unsent).toBe(0);
       expect(await pool.help()).toBe(true); // the batch the worker had no room for
       expect(await pool.help()).toBe(false);
       const got = await Promise.all(pending);
+      // every frame's pixels come back once its batch is done, whichever thread ran it (for the decoder to reuse)
+      expect(returned).toHaveLength(frames.length);
+      const key = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64');
+      expect(new Set(returned.map(key))).toEqual(new Set(frames.map((f) => key(f.frame.rgb))));
       const bytes = (v: Float32Array): Buffer => Buffer.from(v.buffer, v.byteOffset, v.byteLength);
       got.forEach((vectors, k) => {
         vectors.forEach((perFace, e) => perFace.forEach((v, i) => expect(bytes(v).equals(bytes(expected[k][e][i])), `frame ${k} extractor ${SPECS[e]} face ${i}`).toBe(true)));

@@ -156,3 +156,31 @@ describe('bad video input gets one clear message naming the file', () => {
     await expectUserError(path.join(tmpDir(), 'nope.mp4'), /cannot be read/);
   });
 });
+
+describe('pixel buffers handed back (recycle)', () => {
+  it('are decoded into again, and the frames are the same bytes as without recycling', async () => {
+    const video = testPatternVideo(40, 25, '64x48');
+    const info = await probeVideo(video, tools.ffprobe);
+    const fresh: Buffer[] = [];
+    for await (const f of new VideoDecoder(info, { ffmpeg: tools.ffmpeg })) fresh.push(Buffer.from(f.rgb));
+
+    const decoder = new VideoDecoder(info, { ffmpeg: tools.ffmpeg, bufferFrames: 2 });
+    const seen = new Set<ArrayBufferLike>();
+    let reused = 0;
+    let k = 0;
+    for await (const f of decoder) {
+      expect(f.rgb.equals(fresh[k]), `frame ${f.frame}`).toBe(true);
+      if (seen.has(f.rgb.buffer)) reused++;
+      seen.add(f.rgb.buffer);
+      decoder.recycle(f.rgb);
+      // a view into a larger buffer, or a buffer of another size, is not taken
+      decoder.recycle(Buffer.alloc(10));
+      decoder.recycle(new Uint8Array(new ArrayBuffer(f.rgb.length + 3), 0, f.rgb.length));
+      k++;
+    }
+    expect(k).toBe(40);
+    expect(reused).toBeGreaterThan(20);
+    // the decoder only ever held a handful of buffers
+    expect(seen.size).toBeLessThan(20);
+  }, 60_000);
+});

@@ -85,7 +85,7 @@ class ExtractorWorker {
           const p = this.pending.get(m.id);
           this.pending.delete(m.id);
           this.idle();
-          p?.resolve(m.results as never);
+          p?.resolve({ results: m.results, pixels: m.pixels } as never);
         } else {
           const err = deserialise(m.error);
           if (m.id === undefined) return reject(err);
@@ -121,7 +121,7 @@ class ExtractorWorker {
     });
   }
 
-  run(id: number, extractors: number[], frames: BatchFrame[]): Promise<Float32Array[]> {
+  run(id: number, extractors: number[], frames: BatchFrame[]): Promise<{ results: Float32Array[]; pixels: Uint8Array[] }> {
     // pixels in a buffer of their own are moved, not copied (a view into a larger buffer is copied)
     const transfer = frames.map((f) => f.rgb).filter((b) => b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && b.buffer instanceof ArrayBuffer).map((b) => b.buffer as ArrayBuffer);
     return this.send({ type: 'run', id, extractors, frames }, transfer);
@@ -153,6 +153,8 @@ export class ExtractorPool {
   private readonly inFlight: number[];
   private nextId = 0;
   private local: FeatureExtractor[] | undefined;
+  /** Where frames' pixels go once their batch is done (the decoder reuses them); dropped without one. */
+  onPixelsDone: ((rgb: Uint8Array) => void) | undefined;
 
   private readonly dims: number[];
 
@@ -192,7 +194,7 @@ export class ExtractorPool {
   /**
    * Queues a frame's faces for the extractors `extractors` (indices into the specs); resolves, once
    * its batch is done, to the vectors of each face, per extractor. Call `flush` after the last frame.
-   * The frame's pixels go to a worker: `frame.rgb` must not be used afterwards.
+   * The frame's pixels go to a worker, then to `onPixelsDone`: `frame.rgb` must not be used afterwards.
    */
   submit(frame: Frame, faces: FaceGeometry[], extractors: number[]): Promise<FrameVectors> {
     if (this.batch.frames.length && this.batch.extractors.join() !== extractors.join()) this.flush();
@@ -243,6 +245,7 @@ export class ExtractorPool {
     } catch (err) {
       batch.fail.forEach((f) => f(err as Error));
     }
+    for (const f of batch.frames) this.onPixelsDone?.(f.rgb);
     return true;
   }
 
@@ -263,7 +266,8 @@ export class ExtractorPool {
     const counts = frames.map((f) => f.geometry.length / GEOMETRY_COLS);
     const dims = extractors.map((e) => this.dims[e]);
     this.workers[w].run(this.nextId++, extractors, frames).then(
-      (results) => {
+      ({ results, pixels }) => {
+        for (const rgb of pixels) this.onPixelsDone?.(rgb);
         let offset = 0;
         counts.forEach((n, k) => {
           done[k](results.map((flat, e) => Array.from({ length: n }, (_, i) => flat.slice((offset + i) * dims[e], (offset + i + 1) * dims[e]))));

@@ -34,8 +34,8 @@ export type ToWorker = { type: 'run'; id: number; extractors: number[]; frames: 
 
 export type FromWorker =
   | { type: 'ready'; models: { label: string; provider: string }[]; extractors: ExtractorInfo[] }
-  /** Per requested extractor: the vectors of every face of every frame, in order (faces × dim). */
-  | { type: 'done'; id: number; results: Float32Array[] }
+  /** Per requested extractor: the vectors of every face of every frame, in order (faces × dim); and the frames' pixels, handed back for reuse. */
+  | { type: 'done'; id: number; results: Float32Array[]; pixels: Uint8Array[] }
   | { type: 'error'; id?: number; error: SerialisedError };
 
 /** What the main thread needs to know of an extractor that runs in a worker. */
@@ -94,7 +94,9 @@ async function main(): Promise<void> {
       vectors.forEach((v, i) => flat.set(v, i * e.dim));
       results.push(flat);
     }
-    post({ type: 'done', id: m.id, results }, results.map((r) => r.buffer as ArrayBuffer));
+    const pixels = m.frames.map((f) => f.rgb);
+    // a buffer named twice cannot be transferred: frames sent as views of one buffer share it
+    post({ type: 'done', id: m.id, results, pixels }, [...new Set([...results, ...pixels].map((a) => a.buffer as ArrayBuffer))]);
   };
   // one batch at a time (extractors reuse their input buffers across awaits)
   let busy = false;

@@ -336,14 +336,17 @@ export class FeaturePipeline {
         else vectors.forEach((perFace, i) => perFace.forEach((v) => writers[i].append(v)));
       }
     };
-    const extract = async (frame: Frame, faces: FaceGeometry[], reused?: Float32Array[]): Promise<void> => {
-      if (!writers.length) return;
+    // true when the frame's pixels went to the pool (which hands them back to the decoder itself)
+    const extract = async (frame: Frame, faces: FaceGeometry[], reused?: Float32Array[]): Promise<boolean> => {
+      if (!writers.length) return false;
+      let handedOver = false;
       if (!faces.length) queue.push(undefined);
       else if (pool) {
         const vectors = pool.submit(frame, faces, which);
         vectors.then(() => ready.add(vectors), () => undefined); // a failure surfaces where it is awaited, or not at all after an earlier one
         queue.push(vectors);
         submitted++;
+        handedOver = true;
       }
       else {
         const vectors: FrameVectors = [];
@@ -351,11 +354,14 @@ export class FeaturePipeline {
         queue.push(vectors);
       }
       await drain(maxQueued);
+      return handedOver;
     };
+    if (pool) pool.onPixelsDone = (rgb) => decoder.recycle(rgb);
     try {
       for await (const frame of decoder) {
         let faces: FaceGeometry[];
         let rows: FaceRow[];
+        let handedOver: boolean;
         if (tracker) {
           const found = await tracker.process(frame);
           // Extractors see the geometry as the cache stores it (float32), exactly what a later
@@ -366,11 +372,13 @@ export class FeaturePipeline {
           const vectors = await this.reidentify(tracker, frame, tracked, lastSeen, processed, !pool && missing.includes(this.identifier as FeatureExtractor));
           faces = tracked;
           rows = tracked.map((f, i) => ({ frame: frame.frame, timestamp: frame.time, face: { faceId: f.faceId, box: f.box, score: f.score, keypoints: found[i].keypoints, roll: found[i].roll } }));
-          await extract(frame, faces, vectors);
+          handedOver = await extract(frame, faces, vectors);
         } else {
           ({ rows, faces } = await (replay as TrackingReplay).take(frame.frame));
-          await extract(frame, faces);
+          handedOver = await extract(frame, faces);
         }
+        // done with the pixels here: the decoder fills them again
+        if (!handedOver) decoder.recycle(frame.rgb);
         if (!faces.length) {
           rows = [{ frame: frame.frame, timestamp: frame.time }];
           facesCsv?.append(rows[0]);
@@ -405,6 +413,8 @@ export class FeaturePipeline {
       geometry?.abandon();
       for (const w of writers) w.abandon();
       throw err;
+    } finally {
+      if (pool) pool.onPixelsDone = undefined; // the pool serves the next video's decoder
     }
   }
 

@@ -58,6 +58,9 @@ interface FrameReport {
   time: number;
 }
 
+/** Pixel buffers kept for reuse at most (more than ever wait in a pipeline at once). */
+const MAX_SPARE = 64;
+
 const SHOWINFO = /\bn:\s*(\d+)\s+pts:\s*(-?\d+|NOPTS)\b/;
 const TIMEBASE = /config in time_base:\s*(\d+)\/(\d+)/;
 
@@ -66,6 +69,7 @@ export class VideoDecoder implements AsyncIterable<Frame> {
   readonly height: number;
   readonly stats: DecodeStats = { decodedFrames: 0, emittedFrames: 0, warnings: [] };
   private readonly stride: number;
+  private readonly spare: Buffer[] = [];
 
   constructor(
     private readonly info: VideoInfo,
@@ -76,6 +80,18 @@ export class VideoDecoder implements AsyncIterable<Frame> {
     if (options.start !== undefined && options.end !== undefined && options.end <= options.start) {
       throw new UserError(`time range ${options.start}–${options.end} s is empty`, 'pass an end time after the start time', info.path);
     }
+  }
+
+  /**
+   * Takes back a frame's pixels once nothing uses them any more: later frames are decoded into them
+   * instead of into fresh memory. A stream of large buffers allocated and dropped costs page faults
+   * and garbage collections, and leaves the C allocator's heap larger the longer the video.
+   * Buffers of another size (or views into larger ones) are ignored.
+   */
+  recycle(rgb: Uint8Array): void {
+    const bytes = this.width * this.height * 3;
+    if (rgb.byteLength !== bytes || rgb.byteOffset !== 0 || rgb.buffer.byteLength !== bytes || this.spare.length >= MAX_SPARE) return;
+    this.spare.push(Buffer.from(rgb.buffer, 0, bytes));
   }
 
   /** The selection rule, shared by the ffmpeg filter (as an expression) and the report parser. */
@@ -168,7 +184,7 @@ export class VideoDecoder implements AsyncIterable<Frame> {
       let offset = 0;
       while (offset < chunk.length) {
         // a buffer of its own (not a slice of a pool): it can be handed to a worker thread without a copy
-        current ??= Buffer.allocUnsafeSlow(frameBytes);
+        current ??= this.spare.pop() ?? Buffer.allocUnsafeSlow(frameBytes);
         const n = Math.min(frameBytes - filled, chunk.length - offset);
         chunk.copy(current, filled, offset, offset + n);
         filled += n;
