@@ -91,7 +91,15 @@ describe('affect-studio features (command line)', () => {
     const first = await runCli(['features', testPatternVideo(8, 25), '--out', freshDir('o'), '-x', 'landmarks'], { AFFECT_STUDIO_CACHE: cache });
     expect(first.code).toBe(0);
     const modelDir = path.join(cache, 'models');
-    for (const f of readdirSync(modelDir)) writeFileSync(path.join(modelDir, f), 'garbage');
+    // the conversions, and the optimised graphs ONNX Runtime saved beside them (models/optimized)
+    const damage = (dir: string): void => {
+      for (const f of readdirSync(dir, { withFileTypes: true })) {
+        if (f.isDirectory()) damage(path.join(dir, f.name));
+        else writeFileSync(path.join(dir, f.name), 'garbage');
+      }
+    };
+    expect(readdirSync(path.join(modelDir, 'optimized')).length).toBeGreaterThan(0);
+    damage(modelDir);
     const again = await runCli(['features', testPatternVideo(8, 25), '--out', freshDir('o'), '-x', 'landmarks'], { AFFECT_STUDIO_CACHE: cache });
     expect(again.code).toBe(0);
     expect(readFileSync(path.join(modelDir, readdirSync(modelDir).find((f) => f.startsWith('blazeface')) as string)).length).toBeGreaterThan(100_000);
