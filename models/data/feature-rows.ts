@@ -4,7 +4,7 @@
  * One reader for both, and one scan that says which rows show a face (models/temporal/sequences.ts).
  */
 import { rowHasFace, type FaceRowRef } from '../temporal/sequences.js';
-import { readNpyRows, type NpyInfo } from './npy.js';
+import { readNpyRows, rowBuffer, type NpyInfo } from './npy.js';
 
 export interface FeatureRows {
   readonly length: number;
@@ -28,10 +28,8 @@ export function rowsInMemory(data: Float32Array, dim: number): FeatureRows {
     length: data.length / dim,
     dim,
     read(start, count, into) {
-      const rows = data.subarray(start * dim, (start + count) * dim);
-      if (!into || into.length < rows.length) return rows.slice();
-      const out = into.subarray(0, rows.length);
-      out.set(rows);
+      const out = rowBuffer(count * dim, into);
+      out.set(data.subarray(start * dim, (start + count) * dim));
       return out;
     },
   };
@@ -49,7 +47,7 @@ export function rowsFromFiles(files: FeatureFile[], rows: number[]): FeatureRows
     length: rows.length,
     dim,
     read(start, count, into) {
-      const out = into && into.length >= count * dim ? into.subarray(0, count * dim) : new Float32Array(count * dim);
+      const out = rowBuffer(count * dim, into);
       if (count <= 0) return out;
       const first = rows[start];
       const last = rows[start + count - 1];

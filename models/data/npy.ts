@@ -124,12 +124,17 @@ export function readNpyHeader(file: string): NpyInfo {
   }
 }
 
+/** `n` values to fill: a view of `into` when it is long enough (a long pass reuses one buffer), else a fresh array. */
+export function rowBuffer(n: number, into?: Float32Array): Float32Array {
+  return into && into.length >= n ? into.subarray(0, n) : new Float32Array(n);
+}
+
 /** Reads rows [start, start + count) of a float32 .npy file; into `into` (a view of it is returned) when it is long enough. */
 export function readNpyRows(file: string, info: NpyInfo, start: number, count: number, into?: Float32Array): Float32Array {
   const fd = openSync(file, 'r');
   try {
     // a long pass reads into one buffer: fresh arrays would pile up as garbage faster than it is collected
-    const out = into && into.length >= count * info.cols ? into.subarray(0, count * info.cols) : new Float32Array(count * info.cols);
+    const out = rowBuffer(count * info.cols, into);
     readSync(fd, new Uint8Array(out.buffer, out.byteOffset, out.byteLength), 0, out.byteLength, info.dataOffset + start * info.cols * 4);
     return out;
   } finally {
