@@ -17,6 +17,7 @@ import { SessionFactory, type ExecutionProviderChoice } from '../../electron/eng
 import { resolveVideoTools } from '../../electron/engine/video/binaries.js';
 import { probeVideo } from '../../electron/engine/video/probe.js';
 import { VideoDecoder } from '../../electron/engine/video/decode.js';
+import { facesPerCall } from '../../electron/engine/features/image-model.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const tools = resolveVideoTools();
@@ -102,7 +103,7 @@ function cli(args: string[], work: string): CliRun {
 
 /** Each face model alone: ms per face, one thread, float and int8, on the chosen provider. */
 async function modelTable(say: (s: string) => void, ep: ExecutionProviderChoice): Promise<void> {
-  say('\nEach face model alone, one ONNX Runtime thread, ms per face (median of 5 rounds; batches of 8 where the pipeline batches):\n');
+  say('\nEach face model alone, one ONNX Runtime thread, ms per face (median of 5 rounds; batches of up to 8 faces where the pipeline batches, FaceRes one face per call as in the pipeline):\n');
   say('| model | input | float32 | int8 |');
   say('|---|---|---:|---:|');
   const timed = async (file: string, id: FaceModelId, batch: number): Promise<string> => {
@@ -123,8 +124,10 @@ async function modelTable(say: (s: string) => void, ep: ExecutionProviderChoice)
     return `${median(rounds).toFixed(2)} (${s.provider})`;
   };
   for (const id of Object.keys(FACE_MODELS) as FaceModelId[]) {
-    // BlazeFace takes one frame; FaceMesh follows faces frame by frame; the others get batches
-    const batch = id === 'blazeface' || id === 'facemesh' ? 1 : 8;
+    // BlazeFace takes one frame; FaceMesh follows faces frame by frame; the others get batches,
+    // as large as the pipeline's cap on values per call allows (FaceRes: one face)
+    const channels = id === 'emotion' ? 1 : 3;
+    const batch = id === 'blazeface' || id === 'facemesh' ? 1 : Math.min(8, facesPerCall(FACE_MODELS[id].inputSize ** 2 * channels));
     const int8 = (Object.values(INT8_MODELS) as string[]).includes(id) ? await timed(ensureInt8FaceModel(id as 'emotion'), id, batch) : '—';
     say(`| ${id} | ${FACE_MODELS[id].inputSize}² × batch ${batch} | ${await timed(ensureFaceModel(id), id, batch)} | ${int8} |`);
   }

@@ -62,6 +62,11 @@ export interface ImageModelConfig {
 const MAX_BATCH_VALUES = 1 << 18;
 const MAX_BATCH = 32;
 
+/** Faces per model call for an input of `values` numbers per face. */
+export function facesPerCall(values: number): number {
+  return Math.max(1, Math.min(MAX_BATCH, Math.floor(MAX_BATCH_VALUES / values)));
+}
+
 export class ImageModelExtractor implements FeatureExtractor {
   readonly id: string;
   readonly version: string;
@@ -137,7 +142,7 @@ export class ImageModelExtractor implements FeatureExtractor {
     if (!n) return items.map(() => []);
     const rows: Float32Array[] = [];
     for (let start = 0; start < n; ) {
-      const count = this.batchable ? Math.min(Math.max(1, Math.min(MAX_BATCH, Math.floor(MAX_BATCH_VALUES / per))), n - start) : 1;
+      const count = this.batchable ? Math.min(facesPerCall(per), n - start) : 1;
       try {
         rows.push(...(await this.infer(this.buffer.subarray(start * per, (start + count) * per), count)));
         start += count;
