@@ -106,11 +106,13 @@ async function modelTable(say: (s: string) => void, ep: ExecutionProviderChoice)
   say('\nEach face model alone, one ONNX Runtime thread, ms per face (median of 5 rounds; batches of up to 8 faces where the pipeline batches, FaceRes one face per call as in the pipeline):\n');
   say('| model | input | float32 | int8 |');
   say('|---|---|---:|---:|');
+  // the expression CNN reads grayscale; the others RGB
+  const channelsOf = (id: FaceModelId): number => (id === 'emotion' ? 1 : 3);
   const timed = async (file: string, id: FaceModelId, batch: number): Promise<string> => {
     const sessions = new SessionFactory({ provider: ep, threads: 1 });
     const s = await sessions.create(file, id);
     const size = FACE_MODELS[id].inputSize;
-    const channels = id === 'emotion' ? 1 : 3;
+    const channels = channelsOf(id);
     const data = new Float32Array(batch * size * size * channels).map((_, i) => (i % 251) / 251);
     const feeds = { input: { data, dims: [batch, size, size, channels] } };
     await s.run(feeds);
@@ -124,10 +126,9 @@ async function modelTable(say: (s: string) => void, ep: ExecutionProviderChoice)
     return `${median(rounds).toFixed(2)} (${s.provider})`;
   };
   for (const id of Object.keys(FACE_MODELS) as FaceModelId[]) {
-    // BlazeFace takes one frame; FaceMesh follows faces frame by frame; the others get batches,
-    // as large as the pipeline's cap on values per call allows (FaceRes: one face)
-    const channels = id === 'emotion' ? 1 : 3;
-    const batch = id === 'blazeface' || id === 'facemesh' ? 1 : Math.min(8, facesPerCall(FACE_MODELS[id].inputSize ** 2 * channels));
+    // BlazeFace takes one frame; FaceMesh follows faces frame by frame; the others get batches of up
+    // to 8 faces (a batch of 8 frames, one face each), capped by values per call (FaceRes: one face)
+    const batch = id === 'blazeface' || id === 'facemesh' ? 1 : Math.min(8, facesPerCall(FACE_MODELS[id].inputSize ** 2 * channelsOf(id)));
     const int8 = (Object.values(INT8_MODELS) as string[]).includes(id) ? await timed(ensureInt8FaceModel(id as 'emotion'), id, batch) : '—';
     say(`| ${id} | ${FACE_MODELS[id].inputSize}² × batch ${batch} | ${await timed(ensureFaceModel(id), id, batch)} | ${int8} |`);
   }
