@@ -4,7 +4,7 @@
  */
 import { UserError } from '../../common/errors.js';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { readTfjsGraph } from '../convert/tfjs-graph.js';
@@ -157,6 +157,44 @@ export function ensureFaceModel(id: FaceModelId, options: { sourceDir?: string; 
 /** ensureFaceModel's answers so far (source folder and cache folder included in the key). */
 const resolved = new Map<string, string>();
 
+/** Hashes of source files already read, beside the conversions (see sourceFilesHash). */
+const SOURCE_HASHES = 'source-hashes.json';
+/** Entries kept in it: a few package versions' worth. */
+const SOURCE_HASHES_KEPT = 50;
+
+/**
+ * The SHA-256 of some files' bytes, remembered in `memoFile` under their paths, sizes and
+ * modification times: hashing the weights (FaceRes: 7 MB, all five models 13 MB) took ~90 ms in
+ * every thread of every run. A file that changes changes its stamp, and is read again; a memo that
+ * cannot be read or written only costs the reading.
+ */
+function sourceFilesHash(files: string[], memoFile: string): string {
+  const stamp = JSON.stringify(files.map((f) => {
+    const { size, mtimeMs } = statSync(f);
+    return [path.resolve(f), size, mtimeMs];
+  }));
+  let memo: Record<string, unknown> = {};
+  try {
+    const parsed: unknown = JSON.parse(readFileSync(memoFile, 'utf8'));
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) memo = parsed as Record<string, unknown>;
+  } catch {
+    // none yet, or damaged: made again below
+  }
+  const known = memo[stamp];
+  if (typeof known === 'string' && /^[0-9a-f]{64}$/.test(known)) return known;
+  const hash = createHash('sha256');
+  for (const f of files) hash.update(readFileSync(f));
+  const digest = hash.digest('hex');
+  const kept = Object.entries(memo).filter(([k, v]) => k !== stamp && typeof v === 'string').slice(-(SOURCE_HASHES_KEPT - 1));
+  try {
+    mkdirSync(path.dirname(memoFile), { recursive: true });
+    writeFileAtomic(memoFile, `${JSON.stringify(Object.fromEntries([...kept, [stamp, digest]]))}\n`);
+  } catch {
+    // a read-only cache: the next run hashes again
+  }
+  return digest;
+}
+
 function convertIfNeeded(id: FaceModelId, options: { sourceDir?: string; cacheDir?: string; force?: boolean }): string {
   const spec = FACE_MODELS[id];
   const jsonPath = tfjsModelJson(id, options.sourceDir);
@@ -164,17 +202,18 @@ function convertIfNeeded(id: FaceModelId, options: { sourceDir?: string; cacheDi
     throw new ModelSourceError(`face model "${id}" is missing (${jsonPath})`, REINSTALL, jsonPath);
   }
   // The cache key hashes the raw source files: no need to decode weights when the ONNX file exists.
-  const hash = createHash('sha256');
+  const cacheDir = options.cacheDir ?? path.join(cacheRoot(), 'models');
+  let sources: string;
   try {
-    const json = readFileSync(jsonPath);
-    hash.update(json);
-    const manifest = JSON.parse(json.toString('utf8')) as { weightsManifest?: { paths: string[] }[] };
-    for (const group of manifest.weightsManifest ?? []) for (const p of group.paths) hash.update(readFileSync(path.join(path.dirname(jsonPath), p)));
+    const manifest = JSON.parse(readFileSync(jsonPath, 'utf8')) as { weightsManifest?: { paths: string[] }[] };
+    const shards = (manifest.weightsManifest ?? []).flatMap((group) => group.paths.map((p) => path.join(path.dirname(jsonPath), p)));
+    sources = sourceFilesHash([jsonPath, ...shards], path.join(cacheDir, SOURCE_HASHES));
   } catch (err) {
     throw new ModelSourceError(`face model "${id}" cannot be read: ${(err as Error).message}`, REINSTALL, jsonPath);
   }
+  const hash = createHash('sha256').update(sources);
   hash.update(JSON.stringify({ v: CONVERTER_VERSION, outputs: spec.outputs }));
-  const file = path.join(options.cacheDir ?? path.join(cacheRoot(), 'models'), `${id}-${hash.digest('hex').slice(0, 16)}.onnx`);
+  const file = path.join(cacheDir, `${id}-${hash.digest('hex').slice(0, 16)}.onnx`);
   if (!options.force && existsSync(file)) return file;
   let graph;
   try {

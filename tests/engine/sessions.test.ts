@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { GraphBuilder } from '../../models/onnx/builder.js';
 import { autoProviderOrder, SessionFactory } from '../../electron/engine/onnx/sessions.js';
 import { UserError } from '../../common/errors.js';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ensureFaceModel } from '../../models/pretrained/face-models.js';
 import { freshDir } from '../helpers/fixtures.js';
@@ -91,6 +91,26 @@ describe('the saved optimised graphs (CPU)', () => {
     const third = await new SessionFactory({ provider: 'cpu', threads: 1, optimizedModels: dir }).create(model, 'facemesh');
     expect(bytes((await third.run(input)).mesh).equals(bytes(want.mesh))).toBe(true);
     expect(statSync(graph).size).toBeGreaterThan(1_000_000); // remade
+  }, 60_000);
+
+  it('a model file is known by its path, size and time: loaded by path, and a rewritten file gets a graph of its own', async () => {
+    const dir = path.join(freshDir('optimized-files'), 'graphs');
+    const file = path.join(freshDir('model-file'), 'facemesh.onnx');
+    copyFileSync(ensureFaceModel('facemesh'), file);
+    const input = { input: { data: Float32Array.from({ length: 192 * 192 * 3 }, (_, i) => ((i * 7919) % 255) / 255), dims: [1, 192, 192, 3] } };
+    const want = await (await new SessionFactory({ provider: 'cpu', threads: 1, optimizedModels: false }).create(readFileSync(file), 'facemesh')).run(input);
+    const view = (t: { data: Float32Array }): Buffer => Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+    const same = async (): Promise<void> => {
+      const got = await (await new SessionFactory({ provider: 'cpu', threads: 1, optimizedModels: dir }).create(file, 'facemesh')).run(input);
+      for (const name of Object.keys(want)) expect(view(got[name]).equals(view(want[name])), name).toBe(true);
+    };
+    await same();
+    expect(readdirSync(dir)).toHaveLength(1);
+    await same(); // the saved graph, not a second one
+    expect(readdirSync(dir)).toHaveLength(1);
+    utimesSync(file, new Date(), new Date(Date.now() + 5000)); // rewritten (same bytes here)
+    await same();
+    expect(readdirSync(dir)).toHaveLength(2);
   }, 60_000);
 
   it('a cache folder that cannot be made only costs the saving', async () => {

@@ -2,9 +2,10 @@ import { describe, expect, it } from 'vitest';
 import ort from 'onnxruntime-node';
 import os from 'node:os';
 import path from 'node:path';
-import { mkdtempSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { ensureFaceModel, FACE_MODELS, tfjsModelJson, type FaceModelId } from '../../models/pretrained/face-models.js';
 import { loadTfjsGraphModel, tf } from '../helpers/tfjs.js';
+import { freshDir } from '../helpers/fixtures.js';
 
 const cacheDir = mkdtempSync(path.join(os.tmpdir(), 'as-conv-'));
 
@@ -58,4 +59,39 @@ describe('TFJS → ONNX conversion of the face models', () => {
       x.dispose();
     });
   }
+});
+
+describe('the cache key of a conversion', () => {
+  it('hashes the source files once, then knows them by size and time; a changed shard makes a new conversion', () => {
+    const source = freshDir('src-models');
+    for (const f of ['blazeface.json', 'blazeface.bin']) copyFileSync(path.join(path.dirname(tfjsModelJson('blazeface')), f), path.join(source, f));
+    const cache = freshDir('conv-cache');
+    const first = ensureFaceModel('blazeface', { sourceDir: source, cacheDir: cache });
+    const memo = JSON.parse(readFileSync(path.join(cache, 'source-hashes.json'), 'utf8')) as Record<string, string>;
+    expect(Object.values(memo)).toHaveLength(1);
+    expect(Object.values(memo)[0]).toMatch(/^[0-9a-f]{64}$/);
+    // the memo is what the next run trusts: another hash under the same stamp names another conversion
+    const memoFile = path.join(cache, 'source-hashes.json');
+    writeFileSync(memoFile, JSON.stringify({ [Object.keys(memo)[0]]: 'f'.repeat(64) }));
+    expect(ensureFaceModel('blazeface', { sourceDir: source, cacheDir: cache, force: true })).not.toBe(first);
+    writeFileSync(memoFile, JSON.stringify(memo));
+
+    // same bytes, another stamp: hashed again, same conversion
+    const shard = path.join(source, 'blazeface.bin');
+    utimesSync(shard, new Date(), new Date(Date.now() + 5000));
+    expect(ensureFaceModel('blazeface', { sourceDir: source, cacheDir: cache, force: true })).toBe(first);
+    expect(Object.keys(JSON.parse(readFileSync(memoFile, 'utf8')) as object)).toHaveLength(2);
+
+    // other bytes of the same size: another conversion, even with the memo holding the old stamp's hash
+    const bytes = readFileSync(shard);
+    bytes[100] ^= 1;
+    writeFileSync(shard, bytes);
+    const second = ensureFaceModel('blazeface', { sourceDir: source, cacheDir: cache, force: true });
+    expect(second).not.toBe(first);
+
+    // a damaged memo only costs the hashing
+    writeFileSync(path.join(cache, 'source-hashes.json'), 'garbage');
+    expect(ensureFaceModel('blazeface', { sourceDir: source, cacheDir: cache, force: true })).toBe(second);
+    expect(JSON.parse(readFileSync(path.join(cache, 'source-hashes.json'), 'utf8'))).toBeTypeOf('object');
+  });
 });

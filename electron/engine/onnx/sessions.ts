@@ -138,18 +138,16 @@ export class SessionFactory {
   }
 
   async create(model: string | Uint8Array, label: string): Promise<ModelSession> {
-    let bytes: Uint8Array;
-    if (typeof model === 'string') {
-      if (!existsSync(model)) throw new UserError(`model file ${model} is missing`, 'reinstall the model or fix the path', model);
-      bytes = readFileSync(model);
-    } else bytes = model;
+    // A file goes to ONNX Runtime by its path: it reads it faster than Node would (FaceRes: ~60 ms
+    // less), and a saved optimised graph spares reading the model itself at all.
+    if (typeof model === 'string' && !existsSync(model)) throw new UserError(`model file ${model} is missing`, 'reinstall the model or fix the path', model);
     // Once a provider has worked, start there: all models of a run share it unless one cannot.
     const working = this.provider;
     const order = working ? [working, ...this.candidates.filter((p) => p !== working)] : this.candidates;
     const errors: string[] = [];
     for (const provider of order) {
       try {
-        const session = provider === 'cpu' && this.optimized ? await this.createCpu(bytes, this.optimized) : await this.session(bytes, provider);
+        const session = provider === 'cpu' && this.optimized ? await this.createCpu(model, this.optimized) : await this.session(model, provider);
         if (!this.attempts.some((a) => a.provider === provider && a.ok)) this.attempts.push({ provider, ok: true });
         this.made.push({ label, provider });
         return new ModelSession(label, provider, session);
@@ -165,8 +163,8 @@ export class SessionFactory {
       this.requested === 'auto' || this.requested === 'cpu' ? 'the model file may be corrupt: delete it so it is rebuilt, or reinstall it' : 'try --ep auto or --ep cpu', where);
   }
 
-  private session(model: Uint8Array, provider: ExecutionProvider, extra: ort.InferenceSession.SessionOptions = {}): Promise<ort.InferenceSession> {
-    return ort.InferenceSession.create(model, {
+  private session(model: string | Uint8Array, provider: ExecutionProvider, extra: ort.InferenceSession.SessionOptions = {}): Promise<ort.InferenceSession> {
+    const options: ort.InferenceSession.SessionOptions = {
       executionProviders: [provider],
       intraOpNumThreads: this.threads,
       interOpNumThreads: 1,
@@ -181,15 +179,17 @@ export class SessionFactory {
       // between model runs on a two-core laptop.
       extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
       ...extra,
-    });
+    };
+    if (typeof model === 'string' && openableByPath(model)) return ort.InferenceSession.create(model, options);
+    return ort.InferenceSession.create(typeof model === 'string' ? readFileSync(model) : model, options);
   }
 
   /** A CPU session from the saved optimised graph, or optimised now and saved for next time. */
-  private async createCpu(model: Uint8Array, cache: OptimizedModelCache): Promise<ort.InferenceSession> {
+  private async createCpu(model: string | Uint8Array, cache: OptimizedModelCache): Promise<ort.InferenceSession> {
     const file = cache.fileFor(model);
     if (existsSync(file)) {
       try {
-        return await this.session(readFileSync(file), 'cpu', { graphOptimizationLevel: 'disabled' });
+        return await this.session(file, 'cpu', { graphOptimizationLevel: 'disabled' });
       } catch {
         rmSync(file, { force: true }); // damaged: made again below
       }
@@ -208,6 +208,12 @@ export class SessionFactory {
     }
   }
 }
+
+/**
+ * Whether ONNX Runtime may open the file itself. On Windows it has failed on paths outside the
+ * ANSI code page (a user folder named in Japanese): such files are read here and passed as bytes.
+ */
+const openableByPath = (file: string): boolean => process.platform !== 'win32' || /^[\x20-\x7e]*$/.test(file);
 
 /** What the machine offers for one execution provider. */
 export interface ProviderReport {
