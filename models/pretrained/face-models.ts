@@ -133,14 +133,13 @@ export function tfjsModelJson(id: FaceModelId, dir = humanModelsDir()): string {
  */
 export function ensureInt8FaceModel(id: Int8ModelId, options: { sourceDir?: string; cacheDir?: string } = {}): string {
   const fp32 = ensureFaceModel(id, options);
-  const bytes = readFileSync(fp32);
   const cal = INT8_CALIBRATION.models[id];
-  const digest = createHash('sha256').update(bytes).digest('hex');
+  const digest = filesSha256([fp32], path.join(path.dirname(fp32), FILE_HASHES));
   if (!cal || cal.fp32 !== digest) {
     throw new UserError(`the int8 calibration of "${id}" was made for another conversion of the model`, 'run without --int8, or recalibrate (node dist/tests/bench/calibrate-int8.js) and rebuild', INT8_CALIBRATION_FILE);
   }
   const file = path.join(path.dirname(fp32), `${path.basename(fp32, '.onnx')}-int8-${createHash('sha256').update(JSON.stringify([QUANTIZER_VERSION, cal.ranges])).digest('hex').slice(0, 8)}.onnx`);
-  if (!existsSync(file)) writeFileAtomic(file, quantizeQdq(bytes, cal.ranges));
+  if (!existsSync(file)) writeFileAtomic(file, quantizeQdq(readFileSync(fp32), cal.ranges));
   return file;
 }
 
@@ -157,18 +156,19 @@ export function ensureFaceModel(id: FaceModelId, options: { sourceDir?: string; 
 /** ensureFaceModel's answers so far (source folder and cache folder included in the key). */
 const resolved = new Map<string, string>();
 
-/** Hashes of source files already read, beside the conversions (see sourceFilesHash). */
-const SOURCE_HASHES = 'source-hashes.json';
+/** Hashes of files already read, beside the conversions (see filesSha256). */
+const FILE_HASHES = 'file-hashes.json';
 /** Entries kept in it: a few package versions' worth. */
-const SOURCE_HASHES_KEPT = 50;
+const FILE_HASHES_KEPT = 50;
 
 /**
- * The SHA-256 of some files' bytes, remembered in `memoFile` under their paths, sizes and
- * modification times: hashing the weights (FaceRes: 7 MB, all five models 13 MB) took ~90 ms in
- * every thread of every run. A file that changes changes its stamp, and is read again; a memo that
- * cannot be read or written only costs the reading.
+ * The SHA-256 of some files' bytes (one after the other), remembered in `memoFile` under their
+ * paths, sizes and modification times: hashing the source weights (all five models: 13 MB) took
+ * ~90 ms in every thread of every run, and `--int8` hashed the float FaceRes (13 MB) again. A file
+ * that changes changes its stamp, and is read again; a memo that cannot be read or written only
+ * costs the reading.
  */
-function sourceFilesHash(files: string[], memoFile: string): string {
+function filesSha256(files: string[], memoFile: string): string {
   const stamp = JSON.stringify(files.map((f) => {
     const { size, mtimeMs } = statSync(f);
     return [path.resolve(f), size, mtimeMs];
@@ -185,7 +185,7 @@ function sourceFilesHash(files: string[], memoFile: string): string {
   const hash = createHash('sha256');
   for (const f of files) hash.update(readFileSync(f));
   const digest = hash.digest('hex');
-  const kept = Object.entries(memo).filter(([k, v]) => k !== stamp && typeof v === 'string').slice(-(SOURCE_HASHES_KEPT - 1));
+  const kept = Object.entries(memo).filter(([k, v]) => k !== stamp && typeof v === 'string').slice(-(FILE_HASHES_KEPT - 1));
   try {
     mkdirSync(path.dirname(memoFile), { recursive: true });
     writeFileAtomic(memoFile, `${JSON.stringify(Object.fromEntries([...kept, [stamp, digest]]))}\n`);
@@ -207,7 +207,7 @@ function convertIfNeeded(id: FaceModelId, options: { sourceDir?: string; cacheDi
   try {
     const manifest = JSON.parse(readFileSync(jsonPath, 'utf8')) as { weightsManifest?: { paths: string[] }[] };
     const shards = (manifest.weightsManifest ?? []).flatMap((group) => group.paths.map((p) => path.join(path.dirname(jsonPath), p)));
-    sources = sourceFilesHash([jsonPath, ...shards], path.join(cacheDir, SOURCE_HASHES));
+    sources = filesSha256([jsonPath, ...shards], path.join(cacheDir, FILE_HASHES));
   } catch (err) {
     throw new ModelSourceError(`face model "${id}" cannot be read: ${(err as Error).message}`, REINSTALL, jsonPath);
   }

@@ -67,11 +67,11 @@ describe('the cache key of a conversion', () => {
     for (const f of ['blazeface.json', 'blazeface.bin']) copyFileSync(path.join(path.dirname(tfjsModelJson('blazeface')), f), path.join(source, f));
     const cache = freshDir('conv-cache');
     const first = ensureFaceModel('blazeface', { sourceDir: source, cacheDir: cache });
-    const memo = JSON.parse(readFileSync(path.join(cache, 'source-hashes.json'), 'utf8')) as Record<string, string>;
+    const memo = JSON.parse(readFileSync(path.join(cache, 'file-hashes.json'), 'utf8')) as Record<string, string>;
     expect(Object.values(memo)).toHaveLength(1);
     expect(Object.values(memo)[0]).toMatch(/^[0-9a-f]{64}$/);
     // the memo is what the next run trusts: another hash under the same stamp names another conversion
-    const memoFile = path.join(cache, 'source-hashes.json');
+    const memoFile = path.join(cache, 'file-hashes.json');
     writeFileSync(memoFile, JSON.stringify({ [Object.keys(memo)[0]]: 'f'.repeat(64) }));
     expect(ensureFaceModel('blazeface', { sourceDir: source, cacheDir: cache, force: true })).not.toBe(first);
     writeFileSync(memoFile, JSON.stringify(memo));
@@ -90,8 +90,8 @@ describe('the cache key of a conversion', () => {
     expect(second).not.toBe(first);
 
     // a damaged memo only costs the hashing
-    writeFileSync(path.join(cache, 'source-hashes.json'), 'garbage');
+    writeFileSync(path.join(cache, 'file-hashes.json'), 'garbage');
     expect(ensureFaceModel('blazeface', { sourceDir: source, cacheDir: cache, force: true })).toBe(second);
-    expect(JSON.parse(readFileSync(path.join(cache, 'source-hashes.json'), 'utf8'))).toBeTypeOf('object');
+    expect(JSON.parse(readFileSync(path.join(cache, 'file-hashes.json'), 'utf8'))).toBeTypeOf('object');
   });
 });
