@@ -4,7 +4,7 @@
  */
 import os from 'node:os';
 import path from 'node:path';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { UserError } from '../errors.js';
 import { fileError } from './fs-errors.js';
 
@@ -23,6 +23,15 @@ function platformFolder(kind: 'cache' | 'data'): string {
 /** Generated files that can be rebuilt (converted models, feature caches): AFFECT_STUDIO_CACHE, else the platform's cache folder. */
 export function cacheRoot(): string {
   return process.env.AFFECT_STUDIO_CACHE ? path.resolve(process.env.AFFECT_STUDIO_CACHE) : platformFolder('cache');
+}
+
+/**
+ * What caches that do not read a file know it by: its path, size and modification time. A file
+ * written again (a rebuilt conversion, an updated package) gets another stamp.
+ */
+export function fileStamp(file: string): [string, number, number] {
+  const { size, mtimeMs } = statSync(file);
+  return [path.resolve(file), size, mtimeMs];
 }
 
 /** User data, kept (installed bundles, the default project): AFFECT_STUDIO_DATA, else the platform's data folder. */

@@ -4,14 +4,14 @@
  */
 import { UserError } from '../../common/errors.js';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { readTfjsGraph } from '../convert/tfjs-graph.js';
 import { CONVERTER_VERSION, convertTfjsGraph, type OutputSpec } from '../convert/tfjs-to-onnx.js';
 import { QUANTIZER_VERSION, quantizeQdq, type TensorRange } from '../convert/quantize.js';
 import { INT8_CALIBRATION } from './int8-calibration.js';
-import { cacheRoot, writeFileAtomic } from '../../common/node/storage.js';
+import { cacheRoot, fileStamp, writeFileAtomic } from '../../common/node/storage.js';
 
 /** The model files in the npm package are missing or damaged: something the user can fix. */
 export class ModelSourceError extends UserError {
@@ -169,10 +169,7 @@ const FILE_HASHES_KEPT = 50;
  * costs the reading.
  */
 function filesSha256(files: string[], memoFile: string): string {
-  const stamp = JSON.stringify(files.map((f) => {
-    const { size, mtimeMs } = statSync(f);
-    return [path.resolve(f), size, mtimeMs];
-  }));
+  const stamp = JSON.stringify(files.map(fileStamp));
   let memo: Record<string, unknown> = {};
   try {
     const parsed: unknown = JSON.parse(readFileSync(memoFile, 'utf8'));

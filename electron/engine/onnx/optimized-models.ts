@@ -10,10 +10,11 @@
  * the cache never see half a file, and a file ONNX Runtime cannot load is dropped and remade.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
+import { fileStamp } from '../../../common/node/storage.js';
 
 /** What the saved graphs depend on besides the model itself. */
 function machineKey(): string {
@@ -35,10 +36,8 @@ export class OptimizedModelCache {
    */
   fileFor(model: string | Uint8Array): string {
     const hash = createHash('sha256');
-    if (typeof model === 'string') {
-      const { size, mtimeMs } = statSync(model);
-      hash.update(JSON.stringify(['file', path.resolve(model), size, mtimeMs]));
-    } else hash.update(model);
+    if (typeof model === 'string') hash.update(JSON.stringify(['file', ...fileStamp(model)]));
+    else hash.update(model);
     return path.join(this.dir, `${hash.digest('hex').slice(0, 20)}-${this.machine}.onnx`);
   }
 
