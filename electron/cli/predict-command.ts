@@ -118,7 +118,7 @@ async function runPredict(inputs: string[], flags: PredictFlags): Promise<number
   let label = '';
   // A shard always resumes: a requeued or resubmitted task must not redo finished videos.
   const shardOptions = shard ? { runFile: shardRecordFile(shard.spec), workFolder: shardWorkFolder(shard.spec), combined: false, extra: { shard: shard.meta } } : {};
-  const record = await runPredictJob(predictor, videos, { outDir: out, format: flags.format, resume: !!flags.resume || !!shard, ...shardOptions }, {
+  const record = await runPredictJob(predictor, videos, { outDir: out, format: flags.format, resume: !!flags.resume || !!shard, lastJob: true, ...shardOptions }, {
     onVideoStart(video, i, total) {
       label = `[${i + 1}/${total}] ${path.basename(video.file)}`;
       started = false;

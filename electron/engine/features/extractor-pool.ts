@@ -218,6 +218,11 @@ export class ExtractorPool {
     return promise;
   }
 
+  /** How many worker threads run the extractors. */
+  get size(): number {
+    return this.workers.length;
+  }
+
   /** Full batches no worker has taken yet. */
   get waiting(): number {
     return this.queued.length;

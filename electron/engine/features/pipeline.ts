@@ -137,6 +137,8 @@ export class FeaturePipeline {
   ) {}
 
   private pool: ExtractorPool | undefined;
+  /** The models a closed pool ran, still reported: the run's record lists every model that ran. */
+  private closedPoolModels: { label: string; provider: string }[] = [];
 
   static async create(options: FeaturePipelineOptions): Promise<FeaturePipeline> {
     const layout = runtimeLayout(options);
@@ -174,13 +176,22 @@ export class FeaturePipeline {
 
   /** Which provider each model runs on, in this thread and in the extractors' workers (fallbacks show). */
   modelProviders(): { label: string; provider: string }[] {
-    return [...this.sessions.models(), ...(this.pool?.models ?? []).map((m) => ({ ...m, label: `${m.label} (worker)` }))];
+    return [...this.sessions.models(), ...(this.pool?.models ?? this.closedPoolModels).map((m) => ({ ...m, label: `${m.label} (worker)` }))];
   }
 
-  /** Stops the extractors' worker threads (idle ones do not keep the process alive meanwhile). */
+  /**
+   * Stops the extractors' worker threads (idle ones do not keep the process alive meanwhile).
+   * Later videos still work: this thread then runs every extractor itself, with the same results.
+   */
   async close(): Promise<void> {
+    if (this.pool) this.closedPoolModels = this.pool.models;
     await this.pool?.close();
     this.pool = undefined;
+  }
+
+  /** The extractors' worker threads now running (0: none started, or closed). */
+  get workers(): number {
+    return this.pool?.size ?? 0;
   }
 
   /** The execution provider the models actually run on. */

@@ -80,6 +80,8 @@ export async function runPredictJob(
     combined?: boolean;
     /** More fields stored in the record (a shard's description). */
     extra?: Record<string, unknown>;
+    /** The predictor serves no job after this one: it may stop its extractor workers after the last video's features. */
+    lastJob?: boolean;
   },
   events: PredictJobEvents = {},
 ): Promise<RunRecord> {
@@ -134,7 +136,8 @@ export async function runPredictJob(
     }
   };
 
-  for (const [i, video] of avoidEarlierOutputs(videos, record).entries()) {
+  const todo = avoidEarlierOutputs(videos, record);
+  for (const [i, video] of todo.entries()) {
     const output = path.join(outDir, predictionFileName(video.stem, format));
     const prior = record.videos[video.stem];
     if (options.resume && prior?.status === 'done' && prior.file === video.file && existsSync(output) && await sameContent(video.file, prior.sha256, options.signal)) {
@@ -148,7 +151,7 @@ export async function runPredictJob(
     let writer: PredictionWriter | undefined;
     try {
       writer = predictionWriter(output, format, video.stem, predictor.auThresholds, video.file);
-      const { features, table, timings } = await predictor.predict(video.file, { workDir, stem: video.stem, onProgress: events.onProgress, signal: options.signal }, writer);
+      const { features, table, timings } = await predictor.predict(video.file, { workDir, stem: video.stem, onProgress: events.onProgress, signal: options.signal, lastVideo: options.lastJob && i === todo.length - 1 }, writer);
       const formatWarnings = writer.finish();
       entry = {
         file: video.file, sha256: features.sha256, status: 'done', output: path.basename(output), frames: features.frames, faceRows: features.faceRows, faceIds: features.faceIds,

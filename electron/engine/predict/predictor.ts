@@ -185,11 +185,16 @@ export class Predictor {
    * hands the rows to `sink` in table order. The features are read from the cache entry's files
    * (no combined copy); the faces table is copied into `workDir` (returned as `facesCsv`).
    */
-  async predict(file: string, run: { workDir: string; stem: string; onProgress?: (p: VideoProgress) => void; signal?: AbortSignal }, sink: PredictionSink): Promise<{ features: VideoFeaturesSummary; table: TableSummary; facesCsv: string; fps: number; timings: { features: number; temporal: number } }> {
+  async predict(file: string, run: { workDir: string; stem: string; onProgress?: (p: VideoProgress) => void; signal?: AbortSignal; lastVideo?: boolean }, sink: PredictionSink): Promise<{ features: VideoFeaturesSummary; table: TableSummary; facesCsv: string; fps: number; timings: { features: number; temporal: number } }> {
     if (!this.features) throw new Error('this predictor runs on precomputed features, not videos');
     const t0 = performance.now();
     const features = await this.features.open(file, { outDir: run.workDir, stem: run.stem, onProgress: run.onProgress, signal: run.signal });
     try {
+      // No video follows: stop the extractor workers before the temporal pass. Besides their own
+      // memory, an idle worker left alive made this thread's collections promote ~0.4 MB each while
+      // the rows are read back (node --trace-gc-nvp), which was the trained bundle's memory peak on
+      // hour-long videos (README, Benchmark).
+      if (run.lastVideo) await this.features.close();
       const t1 = performance.now();
       const facesCsv = path.join(run.workDir, `${run.stem}.faces.csv`);
       mkdirSync(run.workDir, { recursive: true });
