@@ -190,10 +190,10 @@ export class Predictor {
     const t0 = performance.now();
     const features = await this.features.open(file, { outDir: run.workDir, stem: run.stem, onProgress: run.onProgress, signal: run.signal });
     try {
-      // No video follows: stop the extractor workers before the temporal pass. Besides their own
-      // memory, an idle worker left alive made this thread's collections promote ~0.4 MB each while
-      // the rows are read back (node --trace-gc-nvp), which was the trained bundle's memory peak on
-      // hour-long videos (README, Benchmark).
+      // No video follows: stop the extractor workers before the temporal pass. That gives their
+      // memory back (~35 MiB) before the rows are read back, and with a worker left idle this
+      // thread's young collections there sometimes promoted ~0.4 MB each (cause unknown; README,
+      // Benchmark): the trained bundle's memory peak on hour-long videos.
       if (run.lastVideo) await this.features.close();
       const t1 = performance.now();
       const facesCsv = path.join(run.workDir, `${run.stem}.faces.csv`);
