@@ -17,16 +17,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'csv-parse/sync';
-import { fileSha256, GEOMETRY_COLS } from '../../electron/engine/features/cache.js';
-import { MESH_POINTS } from '../../electron/engine/face/landmarks.js';
+import { decodeGeometry, fileSha256, GEOMETRY_COLS } from '../../electron/engine/features/cache.js';
 import { NpyWriter, readNpyHeader, readNpyRows } from '../../models/data/npy.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '../../..');
 const cli = path.join(repo, 'dist/electron/cli/main.js');
 const CLIPS = ['WolfgangLanger_Pexels', 'single_face'];
-/** Where the 468 landmarks start in a geometry row (after crop square, roll and 5 keypoints). */
-const LANDMARKS_AT = 15;
 
 type Row = Record<string, string>;
 const readCsv = (file: string): Row[] => parse(readFileSync(file), { columns: true }) as Row[];
@@ -73,16 +70,19 @@ async function interpolate(entry: string): Promise<{ errors: number[]; frameMean
       const [a, i, b] = [idx[k - 1], idx[k], idx[k + 1]];
       if (Number(rows[b].frame) - Number(rows[a].frame) !== 2) continue;
       for (let c = 0; c < GEOMETRY_COLS; c++) g[i * GEOMETRY_COLS + c] = (orig[a * GEOMETRY_COLS + c] + orig[b * GEOMETRY_COLS + c]) / 2;
+      // the geometry row's layout is cache.ts's: read it back through decodeGeometry
+      const row = (data: Float32Array): ReturnType<typeof decodeGeometry> => decodeGeometry(data.subarray(i * GEOMETRY_COLS, (i + 1) * GEOMETRY_COLS));
+      const [now, was] = [row(g), row(orig)];
+      const points = was.landmarks.length / 3;
       let sum = 0;
-      for (let p = 0; p < MESH_POINTS; p++) {
-        const at = i * GEOMETRY_COLS + LANDMARKS_AT + 3 * p;
-        const e = Math.hypot(g[at] - orig[at], g[at + 1] - orig[at + 1]);
+      for (let p = 0; p < points; p++) {
+        const e = Math.hypot(now.landmarks[3 * p] - was.landmarks[3 * p], now.landmarks[3 * p + 1] - was.landmarks[3 * p + 1]);
         errors.push(e);
         sum += e;
       }
-      frameMeans.push(sum / MESH_POINTS);
-      const kp = i * GEOMETRY_COLS + 5; // the first two keypoints are the eye centres
-      iod.push(Math.hypot(orig[kp] - orig[kp + 2], orig[kp + 1] - orig[kp + 3]));
+      frameMeans.push(sum / points);
+      const [leftEye, rightEye] = was.keypoints; // the first two keypoints are the eye centres
+      iod.push(Math.hypot(leftEye[0] - rightEye[0], leftEye[1] - rightEye[1]));
       changed++;
     }
   }
